@@ -1,0 +1,157 @@
+package io.stevedore.server;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.grpc.BindableService;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.stevedore.server.grpc.ImageGrpcService;
+import io.stevedore.server.image.ImageFsUsage;
+import io.stevedore.server.grpc.Rpc;
+import io.stevedore.server.grpc.RuntimeGrpcService;
+import io.stevedore.server.grpc.UdsGrpcServer;
+import io.stevedore.server.info.CniConfReadiness;
+import io.stevedore.server.info.RuntimeInfoService;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.InstantSource;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The composition root: builds every service with plain constructor wiring, takes the state lock,
+ * recovers, then serves. Nothing else news up services.
+ *
+ * <p>Start-up order matters: the lock comes before anything touches the state root, and the
+ * socket is bound before recovery so that clients get UNAVAILABLE ("not initialized") instead of
+ * "connection refused" while recovery runs.
+ */
+public final class CriDaemon implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(CriDaemon.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final DaemonConfig config;
+  private volatile boolean ready;
+  private StateLock lock;
+  private UdsGrpcServer server;
+  private HealthStatusManager health;
+
+  public CriDaemon(DaemonConfig config) {
+    this.config = config;
+  }
+
+  /** Locks the state, binds the socket, recovers, and starts answering. */
+  public void start() throws DaemonStartException {
+    try {
+      createPrivateDir(config.root());
+      createPrivateDir(config.runRoot());
+      lock = StateLock.acquire(config.root());
+      var rpc = new Rpc(() -> ready);
+      var info =
+          new RuntimeInfoService(
+              BuildInfo.version(),
+              List.copyOf(new TreeSet<>(config.runtimeHandlers().keySet())),
+              config.cgroupDriver() == DaemonConfig.CgroupDriver.SYSTEMD,
+              new CniConfReadiness(config.cniConfDir(), config.cniBinDirs()),
+              this::verboseInfo);
+      var fsUsage =
+          new ImageFsUsage(
+              config.root().resolve("snapshots"), config.root().resolve("containers"), InstantSource.system());
+      health = new HealthStatusManager();
+      health.setStatus("", ServingStatus.NOT_SERVING);
+      List<BindableService> services =
+          List.of(new RuntimeGrpcService(rpc, info), new ImageGrpcService(rpc, fsUsage), health.getHealthService());
+      server = UdsGrpcServer.start(config.socket(), services);
+    } catch (IOException e) {
+      closeQuietly();
+      throw new DaemonStartException("cannot start: " + e.getMessage(), e);
+    } catch (DaemonStartException | RuntimeException e) {
+      closeQuietly();
+      throw e;
+    }
+    recover();
+    ready = true;
+    health.setStatus("", ServingStatus.SERVING);
+    log.atInfo()
+        .addKeyValue("socket", config.socket())
+        .addKeyValue("root", config.root())
+        .addKeyValue("version", BuildInfo.version())
+        .log("stevedore is serving");
+  }
+
+  /**
+   * Reconciles the state store with what survived on the machine. There is no state to recover
+   * yet: sandboxes and containers bring their own recovery steps here.
+   */
+  private void recover() {}
+
+  public boolean isReady() {
+    return ready;
+  }
+
+  /**
+   * Stops accepting calls, lets in-flight ones finish within the configured timeout, removes the
+   * socket and releases the lock. Running containers are never touched: they belong to their shims.
+   */
+  @Override
+  public void close() throws InterruptedException {
+    ready = false;
+    if (health != null) {
+      health.enterTerminalState();
+    }
+    if (server != null) {
+      server.shutdown(config.shutdownTimeout());
+      server = null;
+    }
+    closeQuietly();
+    log.info("stevedore stopped");
+  }
+
+  private void closeQuietly() {
+    if (lock != null) {
+      try {
+        lock.close();
+      } catch (IOException e) {
+        log.atWarn().setCause(e).log("releasing the state lock failed");
+      }
+      lock = null;
+    }
+  }
+
+  private Map<String, String> verboseInfo() {
+    Map<String, Object> cfg = new LinkedHashMap<>();
+    cfg.put("socket", config.socket().toString());
+    cfg.put("root", config.root().toString());
+    cfg.put("runRoot", config.runRoot().toString());
+    cfg.put("cgroupDriver", config.cgroupDriver().name().toLowerCase());
+    cfg.put("defaultRuntimeHandler", config.defaultRuntimeHandler());
+    Map<String, Object> handlers = new LinkedHashMap<>();
+    config
+        .runtimeHandlers()
+        .forEach((name, h) -> handlers.put(name, Map.of("path", h.path(), "root", h.root().map(Path::toString).orElse(""))));
+    cfg.put("runtimeHandlers", handlers);
+    cfg.put("cniConfDir", config.cniConfDir().toString());
+    cfg.put("cniBinDirs", config.cniBinDirs().stream().map(Path::toString).toList());
+    try {
+      return Map.of(
+          "config", JSON.writeValueAsString(cfg),
+          "version", JSON.writeValueAsString(Map.of("stevedore", BuildInfo.version(), "java", Runtime.version().toString())));
+    } catch (JsonProcessingException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static void createPrivateDir(Path dir) throws IOException {
+    if (!Files.isDirectory(dir)) {
+      Files.createDirectories(dir);
+      Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx--x--x"));
+    }
+  }
+}

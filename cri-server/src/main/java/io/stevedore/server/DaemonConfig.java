@@ -1,0 +1,104 @@
+package io.stevedore.server;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * Everything the daemon is configured with, after the TOML file and the command line have been
+ * merged and validated. Defaults work with no file at all.
+ *
+ * <p>The file format ({@code /etc/stevedore/stevedore.toml}) is documented in {@code
+ * docs/CONFIGURATION.md}; {@link ConfigLoader} is the only reader.
+ *
+ * @param socket the CRI gRPC socket kubelet and crictl connect to
+ * @param root persistent state (metadata, content, snapshots)
+ * @param runRoot volatile state on tmpfs (bundles, shim sockets, exit files, namespace pins)
+ * @param logLevel the daemon's log threshold
+ * @param logFile JSON-lines log file; empty for standard error
+ * @param shutdownTimeout how long in-flight RPCs may run after SIGTERM before they are cut off
+ * @param cgroupDriver how container cgroups are named and managed
+ * @param defaultRuntimeHandler the handler used when a pod names none
+ * @param runtimeHandlers OCI runtimes by CRI runtime handler name
+ * @param cniConfDir where the CNI network configuration is read from
+ * @param cniBinDirs where CNI plugins are looked up, in order
+ */
+public record DaemonConfig(
+    Path socket,
+    Path root,
+    Path runRoot,
+    LogLevel logLevel,
+    Optional<Path> logFile,
+    Duration shutdownTimeout,
+    CgroupDriver cgroupDriver,
+    String defaultRuntimeHandler,
+    Map<String, RuntimeHandler> runtimeHandlers,
+    Path cniConfDir,
+    List<Path> cniBinDirs) {
+
+  public static final Path DEFAULT_CONFIG_FILE = Path.of("/etc/stevedore/stevedore.toml");
+
+  public DaemonConfig {
+    Objects.requireNonNull(socket, "socket");
+    Objects.requireNonNull(root, "root");
+    Objects.requireNonNull(runRoot, "runRoot");
+    Objects.requireNonNull(logLevel, "logLevel");
+    Objects.requireNonNull(logFile, "logFile");
+    Objects.requireNonNull(shutdownTimeout, "shutdownTimeout");
+    Objects.requireNonNull(cgroupDriver, "cgroupDriver");
+    runtimeHandlers = Map.copyOf(runtimeHandlers);
+    cniBinDirs = List.copyOf(cniBinDirs);
+    if (!runtimeHandlers.containsKey(defaultRuntimeHandler)) {
+      throw new IllegalArgumentException(
+          "default runtime handler \"" + defaultRuntimeHandler + "\" is not configured");
+    }
+  }
+
+  /** The configuration used when there is no file and no flag. */
+  public static DaemonConfig defaults() {
+    return new DaemonConfig(
+        Path.of("/run/stevedore/stevedore.sock"),
+        Path.of("/var/lib/stevedore"),
+        Path.of("/run/stevedore"),
+        LogLevel.INFO,
+        Optional.empty(),
+        Duration.ofSeconds(10),
+        CgroupDriver.CGROUPFS,
+        "runc",
+        Map.of("runc", new RuntimeHandler("runc", Optional.empty())),
+        Path.of("/etc/cni/net.d"),
+        List.of(Path.of("/opt/cni/bin"), Path.of("/usr/lib/cni")));
+  }
+
+  /** The daemon's log threshold; names as in the file and on the command line. */
+  public enum LogLevel {
+    TRACE,
+    DEBUG,
+    INFO,
+    WARN,
+    ERROR
+  }
+
+  /** How container cgroups are managed; only cgroupfs is implemented so far. */
+  public enum CgroupDriver {
+    CGROUPFS,
+    SYSTEMD
+  }
+
+  /**
+   * One OCI runtime, selected by CRI runtime handler name.
+   *
+   * @param path the runtime binary: an absolute path, or a name looked up on PATH
+   * @param root the runtime's own state directory ({@code --root}); empty for {@code
+   *     <run_root>/runtime/<handler>}
+   */
+  public record RuntimeHandler(String path, Optional<Path> root) {
+    public RuntimeHandler {
+      Objects.requireNonNull(path, "path");
+      Objects.requireNonNull(root, "root");
+    }
+  }
+}
