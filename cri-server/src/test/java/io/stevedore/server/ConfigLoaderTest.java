@@ -1,0 +1,112 @@
+package io.stevedore.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class ConfigLoaderTest {
+  @TempDir Path dir;
+
+  private DaemonConfig load(String toml) throws IOException, ConfigException {
+    Path f = dir.resolve("stevedore.toml");
+    Files.writeString(f, toml);
+    return new ConfigLoader().load(f, true);
+  }
+
+  @Test
+  void load_missingDefaultFile_givesDefaults() throws ConfigException {
+    assertEquals(DaemonConfig.defaults(), new ConfigLoader().load(dir.resolve("absent.toml"), false));
+  }
+
+  @Test
+  void load_missingExplicitFile_fails() {
+    var e = assertThrows(ConfigException.class, () -> new ConfigLoader().load(dir.resolve("absent.toml"), true));
+    assertEquals(dir.resolve("absent.toml") + ": no such file", e.getMessage());
+  }
+
+  @Test
+  void load_emptyFile_givesDefaults() throws Exception {
+    assertEquals(DaemonConfig.defaults(), load(""));
+  }
+
+  @Test
+  void load_everyKey_isRead() throws Exception {
+    var c = load("""
+        root = "/srv/sd"
+        run_root = "/run/sd"
+        shutdown_timeout = "1500ms"
+        [log]
+        level = "debug"
+        file = "/var/log/sd.log"
+        [runtime]
+        cgroup_driver = "systemd"
+        default_handler = "crun"
+        [runtime.handlers.crun]
+        path = "/usr/bin/crun"
+        root = "/run/crun"
+        [cni]
+        conf_dir = "/etc/sd/net.d"
+        bin_dirs = ["/opt/sd/cni"]
+        """);
+    assertEquals(Path.of("/srv/sd"), c.root());
+    assertEquals(Path.of("/run/sd/stevedore.sock"), c.socket(), "the socket follows run_root");
+    assertEquals(Duration.ofMillis(1500), c.shutdownTimeout());
+    assertEquals(DaemonConfig.LogLevel.DEBUG, c.logLevel());
+    assertEquals(Optional.of(Path.of("/var/log/sd.log")), c.logFile());
+    assertEquals(DaemonConfig.CgroupDriver.SYSTEMD, c.cgroupDriver());
+    assertEquals("crun", c.defaultRuntimeHandler());
+    assertEquals(new DaemonConfig.RuntimeHandler("/usr/bin/crun", Optional.of(Path.of("/run/crun"))),
+        c.runtimeHandlers().get("crun"));
+    assertEquals(2, c.runtimeHandlers().size(), "runc stays configured");
+    assertEquals(List.of(Path.of("/opt/sd/cni")), c.cniBinDirs());
+  }
+
+  record Case(String desc, String toml, String error) {
+    @Override
+    public String toString() {
+      return desc;
+    }
+  }
+
+  static Stream<Case> badFiles() {
+    return Stream.of(
+        new Case("unknown top key", "rooot = \"/x\"", "rooot: unknown key"),
+        new Case("unknown nested key", "[log]\nlevle = \"info\"", "log.levle: unknown key"),
+        new Case("unknown table", "[logging]\nlevel = \"info\"", "logging: unknown key"),
+        new Case("bad level", "[log]\nlevel = \"loud\"",
+            "log.level: must be one of trace, debug, info, warn, error (got \"loud\")"),
+        new Case("relative path", "root = \"var/lib\"", "root: must be an absolute path (got \"var/lib\")"),
+        new Case("wrong type", "root = 5", "root: must be a string (got 5)"),
+        new Case("table expected", "log = \"x\"", "log: must be a table"),
+        new Case("bad duration", "shutdown_timeout = \"soon\"",
+            "shutdown_timeout: must be a duration such as \"500ms\", \"10s\" or \"2m\" (got \"soon\")"),
+        new Case("unknown handler", "[runtime]\ndefault_handler = \"kata\"",
+            "runtime.default_handler: no handler \"kata\" in [runtime.handlers]"),
+        new Case("unknown handler key", "[runtime.handlers.runc]\nbinary = \"/x\"", "runtime.handlers.runc.binary: unknown key"),
+        new Case("bin dirs not paths", "[cni]\nbin_dirs = [1]", "cni.bin_dirs: must be an array of paths (got 1)"));
+  }
+
+  @ParameterizedTest
+  @MethodSource("badFiles")
+  void load_badFile_namesFileAndKey(Case c) {
+    var e = assertThrows(ConfigException.class, () -> load(c.toml()));
+    assertEquals(dir.resolve("stevedore.toml") + ": " + c.error(), e.getMessage());
+  }
+
+  @Test
+  void load_notToml_saysSo() {
+    var e = assertThrows(ConfigException.class, () -> load("root = "));
+    assertEquals(true, e.getMessage().startsWith(dir.resolve("stevedore.toml") + ": not valid TOML"), e.getMessage());
+  }
+}

@@ -1,0 +1,207 @@
+package io.stevedore.server.grpc;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import io.stevedore.cri.v1.CgroupDriver;
+import io.stevedore.cri.v1.ContainerConfig;
+import io.stevedore.cri.v1.ContainerMetadata;
+import io.stevedore.cri.v1.ContainerStatusRequest;
+import io.stevedore.cri.v1.CreateContainerRequest;
+import io.stevedore.cri.v1.ExecSyncRequest;
+import io.stevedore.cri.v1.GetEventsRequest;
+import io.stevedore.cri.v1.ImageFsInfoRequest;
+import io.stevedore.cri.v1.ImageServiceGrpc;
+import io.stevedore.cri.v1.ImageSpec;
+import io.stevedore.cri.v1.ImageStatusRequest;
+import io.stevedore.cri.v1.ListPodSandboxRequest;
+import io.stevedore.cri.v1.PodSandboxConfig;
+import io.stevedore.cri.v1.PodSandboxMetadata;
+import io.stevedore.cri.v1.PullImageRequest;
+import io.stevedore.cri.v1.RemoveContainerRequest;
+import io.stevedore.cri.v1.RunPodSandboxRequest;
+import io.stevedore.cri.v1.RuntimeCondition;
+import io.stevedore.cri.v1.RuntimeConfigRequest;
+import io.stevedore.cri.v1.RuntimeServiceGrpc;
+import io.stevedore.cri.v1.StartContainerRequest;
+import io.stevedore.cri.v1.StatusRequest;
+import io.stevedore.cri.v1.StopPodSandboxRequest;
+import io.stevedore.cri.v1.VersionRequest;
+import io.stevedore.server.image.ImageFsUsage;
+import io.stevedore.server.info.RuntimeInfoService;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The CRI edge over the in-process transport: codes, messages and readiness. */
+class RuntimeGrpcServiceTest {
+  private final AtomicBoolean ready = new AtomicBoolean(true);
+  private final AtomicReference<Optional<String>> network = new AtomicReference<>(Optional.empty());
+  private Server server;
+  private ManagedChannel channel;
+  private RuntimeServiceGrpc.RuntimeServiceBlockingStub runtime;
+  private ImageServiceGrpc.ImageServiceBlockingStub images;
+
+  @BeforeEach
+  void start(@TempDir Path state) throws IOException {
+    var rpc = new Rpc(ready::get);
+    var info =
+        new RuntimeInfoService(
+            "1.2.3", List.of("crun", "runc"), false, network::get, () -> Map.of("config", "{}"));
+    var fs = new ImageFsUsage(state.resolve("snapshots"), state.resolve("containers"),
+        InstantSource.fixed(Instant.ofEpochSecond(5)));
+    String name = InProcessServerBuilder.generateName();
+    server =
+        InProcessServerBuilder.forName(name)
+            .directExecutor()
+            .addService(new RuntimeGrpcService(rpc, info))
+            .addService(new ImageGrpcService(rpc, fs))
+            .build()
+            .start();
+    channel = InProcessChannelBuilder.forName(name).directExecutor().build();
+    runtime = RuntimeServiceGrpc.newBlockingStub(channel);
+    images = ImageServiceGrpc.newBlockingStub(channel);
+  }
+
+  @AfterEach
+  void stop() {
+    channel.shutdownNow();
+    server.shutdownNow();
+  }
+
+  @Test
+  void version_always_namesStevedoreAndV1() {
+    var v = runtime.version(VersionRequest.getDefaultInstance());
+    assertEquals("stevedore", v.getRuntimeName());
+    assertEquals("1.2.3", v.getRuntimeVersion());
+    assertEquals("v1", v.getRuntimeApiVersion());
+    assertEquals("0.1.0", v.getVersion());
+  }
+
+  @Test
+  void status_networkReady_bothConditionsTrue() {
+    var s = runtime.status(StatusRequest.getDefaultInstance());
+    assertEquals(List.of("RuntimeReady", "NetworkReady"),
+        s.getStatus().getConditionsList().stream().map(RuntimeCondition::getType).toList());
+    assertTrue(s.getStatus().getConditionsList().stream().allMatch(RuntimeCondition::getStatus));
+    assertTrue(s.getInfoMap().isEmpty(), "info only when verbose");
+  }
+
+  @Test
+  void status_noCniConfig_networkNotReadyWithReason() {
+    network.set(Optional.of("cni: no network config found in /etc/cni/net.d"));
+    var net = runtime.status(StatusRequest.getDefaultInstance()).getStatus().getConditions(1);
+    assertEquals("NetworkReady", net.getType());
+    assertFalse(net.getStatus());
+    assertEquals("NetworkPluginNotReady", net.getReason());
+    assertEquals("cni: no network config found in /etc/cni/net.d", net.getMessage());
+  }
+
+  @Test
+  void status_verbose_hasInfoAndHandlers() {
+    var s = runtime.status(StatusRequest.newBuilder().setVerbose(true).build());
+    assertEquals("{}", s.getInfoMap().get("config"));
+    assertEquals(List.of("", "crun", "runc"),
+        s.getRuntimeHandlersList().stream().map(h -> h.getName()).toList());
+  }
+
+  @Test
+  void runtimeConfig_cgroupfs_reportsCgroupfs() {
+    assertEquals(CgroupDriver.CGROUPFS,
+        runtime.runtimeConfig(RuntimeConfigRequest.getDefaultInstance()).getLinux().getCgroupDriver());
+  }
+
+  @Test
+  void imageFsInfo_emptyState_reportsBothFilesystems() {
+    var info = images.imageFsInfo(ImageFsInfoRequest.getDefaultInstance());
+    assertEquals(1, info.getImageFilesystemsCount());
+    assertEquals(1, info.getContainerFilesystemsCount());
+    assertEquals(5_000_000_000L, info.getImageFilesystems(0).getTimestamp());
+  }
+
+  @Test
+  void anyCall_beforeRecovery_isUnavailable() {
+    ready.set(false);
+    var e = assertThrows(StatusRuntimeException.class, () -> runtime.version(VersionRequest.getDefaultInstance()));
+    assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode());
+    assertEquals("server is not initialized yet", e.getStatus().getDescription());
+  }
+
+  record Case(String desc, Function<Stubs, Object> call, Status.Code code, String message) {
+    @Override
+    public String toString() {
+      return desc;
+    }
+  }
+
+  record Stubs(RuntimeServiceGrpc.RuntimeServiceBlockingStub runtime, ImageServiceGrpc.ImageServiceBlockingStub images) {}
+
+  static Stream<Case> errors() {
+    var pod = PodSandboxConfig.newBuilder()
+        .setMetadata(PodSandboxMetadata.newBuilder().setName("p").setNamespace("ns").setUid("u"));
+    var ctr = ContainerConfig.newBuilder()
+        .setMetadata(ContainerMetadata.newBuilder().setName("c"))
+        .setImage(ImageSpec.newBuilder().setImage("busybox"));
+    return Stream.of(
+        new Case("unimplemented list", s -> s.runtime().listPodSandbox(ListPodSandboxRequest.getDefaultInstance()),
+            Status.Code.UNIMPLEMENTED, "ListPodSandbox is not implemented by stevedore yet"),
+        new Case("unimplemented stream", s -> s.runtime().getContainerEvents(GetEventsRequest.getDefaultInstance()).hasNext(),
+            Status.Code.UNIMPLEMENTED, "GetContainerEvents is not implemented by stevedore yet"),
+        new Case("valid run, not yet", s -> s.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(pod).build()),
+            Status.Code.UNIMPLEMENTED, "RunPodSandbox is not implemented by stevedore yet"),
+        new Case("run without config", s -> s.runtime().runPodSandbox(RunPodSandboxRequest.getDefaultInstance()),
+            Status.Code.INVALID_ARGUMENT, "config must be set"),
+        new Case("run without uid", s -> s.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder()
+                .setConfig(pod.clone().setMetadata(PodSandboxMetadata.newBuilder().setName("p").setNamespace("ns"))).build()),
+            Status.Code.INVALID_ARGUMENT, "config.metadata.uid must not be empty"),
+        new Case("start without id", s -> s.runtime().startContainer(StartContainerRequest.getDefaultInstance()),
+            Status.Code.INVALID_ARGUMENT, "container_id must not be empty"),
+        new Case("status without id", s -> s.runtime().containerStatus(ContainerStatusRequest.getDefaultInstance()),
+            Status.Code.INVALID_ARGUMENT, "container_id must not be empty"),
+        new Case("remove without id", s -> s.runtime().removeContainer(RemoveContainerRequest.getDefaultInstance()),
+            Status.Code.INVALID_ARGUMENT, "container_id must not be empty"),
+        new Case("stop pod without id", s -> s.runtime().stopPodSandbox(StopPodSandboxRequest.getDefaultInstance()),
+            Status.Code.INVALID_ARGUMENT, "pod_sandbox_id must not be empty"),
+        new Case("create without image", s -> s.runtime().createContainer(CreateContainerRequest.newBuilder()
+                .setPodSandboxId("p").setConfig(ctr.clone().clearImage()).build()),
+            Status.Code.INVALID_ARGUMENT, "config.image.image must not be empty"),
+        new Case("create without sandbox", s -> s.runtime().createContainer(CreateContainerRequest.newBuilder().setConfig(ctr).build()),
+            Status.Code.INVALID_ARGUMENT, "pod_sandbox_id must not be empty"),
+        new Case("exec sync without cmd", s -> s.runtime().execSync(ExecSyncRequest.newBuilder().setContainerId("c").build()),
+            Status.Code.INVALID_ARGUMENT, "cmd must name a command to run"),
+        new Case("image status without image", s -> s.images().imageStatus(ImageStatusRequest.getDefaultInstance()),
+            Status.Code.INVALID_ARGUMENT, "image.image must not be empty"),
+        new Case("pull without image", s -> s.images().pullImage(PullImageRequest.getDefaultInstance()),
+            Status.Code.INVALID_ARGUMENT, "image.image must not be empty"));
+  }
+
+  @ParameterizedTest
+  @MethodSource("errors")
+  void call_badOrUnsupported_isMappedToItsCode(Case c) {
+    var e = assertThrows(StatusRuntimeException.class, () -> c.call().apply(new Stubs(runtime, images)));
+    assertEquals(c.code(), e.getStatus().getCode());
+    assertEquals(c.message(), e.getStatus().getDescription());
+  }
+}
