@@ -1,0 +1,153 @@
+package io.stevedore.server.image.content;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * Verified blobs (manifests, configs, layers) by digest, the content store of containerd:
+ *
+ * <pre>
+ * &lt;root&gt;/blobs/sha256/&lt;hex&gt;        complete, verified, immutable
+ * &lt;root&gt;/ingest/&lt;hex&gt;-&lt;n&gt;         being written; removed on failure and at start-up
+ * </pre>
+ *
+ * <p>A blob becomes visible only once its size and digest have been checked while it streamed in
+ * and it has been fsync-ed and renamed into place, so a crash never leaves a half-written blob
+ * under {@code blobs/}. Concurrent {@link #ingest} calls for the same digest share one download.
+ * Thread-safe.
+ */
+public final class ContentStore {
+  private static final Pattern SHA256 = Pattern.compile("sha256:[0-9a-f]{64}");
+
+  private final Path blobs;
+  private final Path ingest;
+  private final SingleFlight<String, Path> inFlight = new SingleFlight<>();
+
+  /** Creates the directories and removes leftovers of interrupted ingests. */
+  public ContentStore(Path root) throws IOException {
+    this.blobs = Files.createDirectories(root.resolve("blobs/sha256"));
+    this.ingest = Files.createDirectories(root.resolve("ingest"));
+    try (Stream<Path> left = Files.list(ingest)) {
+      for (Path p : left.toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+
+  /** Where a blob lives (whether or not it exists). */
+  public Path path(String digest) {
+    return blobs.resolve(hex(digest));
+  }
+
+  public boolean has(String digest) {
+    return Files.isRegularFile(path(digest));
+  }
+
+  public byte[] read(String digest) throws IOException {
+    return Files.readAllBytes(path(digest));
+  }
+
+  /** Every digest present. */
+  public List<String> list() throws IOException {
+    List<String> out = new ArrayList<>();
+    try (Stream<Path> all = Files.list(blobs)) {
+      all.forEach(p -> out.add("sha256:" + p.getFileName()));
+    }
+    return out;
+  }
+
+  public void delete(String digest) throws IOException {
+    Files.deleteIfExists(path(digest));
+  }
+
+  /** Opens the blob's content, a source for {@link #ingest}. */
+  @FunctionalInterface
+  public interface Source {
+    InputStream open() throws IOException;
+  }
+
+  /**
+   * Makes the blob present: returns at once when it already is, joins a download of the same
+   * digest already under way, or streams {@code source} into the store, checking size (when
+   * {@code size >= 0}) and digest.
+   *
+   * @throws ContentException if the content does not match; nothing is stored then
+   */
+  public Path ingest(String digest, long size, Source source) throws IOException, InterruptedException {
+    hex(digest);
+    Path done = path(digest);
+    if (Files.isRegularFile(done)) {
+      return done;
+    }
+    return inFlight.run(digest, () -> write(digest, size, source));
+  }
+
+  private Path write(String digest, long size, Source source) throws IOException {
+    Path done = path(digest);
+    if (Files.isRegularFile(done)) {
+      return done; // another process of ours finished it between the checks
+    }
+    Path tmp = Files.createTempFile(ingest, hex(digest) + "-", "");
+    try {
+      MessageDigest sha = sha256();
+      long n = 0;
+      try (InputStream in = source.open();
+          FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE);
+          OutputStream out = Channels.newOutputStream(ch)) {
+        byte[] buf = new byte[64 * 1024];
+        for (int r; (r = in.read(buf)) >= 0; ) {
+          n += r;
+          if (size >= 0 && n > size) {
+            throw new ContentException("blob " + digest + " is larger than the " + size + " bytes its descriptor says");
+          }
+          sha.update(buf, 0, r);
+          out.write(buf, 0, r);
+        }
+        out.flush();
+        ch.force(true);
+      }
+      if (size >= 0 && n != size) {
+        throw new ContentException("blob " + digest + " is truncated: got " + n + " of " + size + " bytes");
+      }
+      String actual = "sha256:" + HexFormat.of().formatHex(sha.digest());
+      if (!actual.equals(digest)) {
+        throw new ContentException("blob digest mismatch: expected " + digest + ", got " + actual);
+      }
+      Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("r--r--r--"));
+      Files.move(tmp, done, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      return done;
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+  }
+
+  private static String hex(String digest) {
+    if (!SHA256.matcher(digest).matches()) {
+      throw new IllegalArgumentException("not a sha256 digest: " + digest);
+    }
+    return digest.substring("sha256:".length());
+  }
+
+  private static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is required of every JDK", e);
+    }
+  }
+}
