@@ -1,0 +1,73 @@
+package io.stevedore.oci.linux;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+import java.nio.file.Path;
+
+/**
+ * {@link Syscalls} on glibc through the FFM API: no JNI, no native library of ours. errno is
+ * captured by the linker right after each call, so it is never clobbered by the JVM.
+ */
+public final class LinuxSyscalls implements Syscalls {
+  private static final Linker LINKER = Linker.nativeLinker();
+  private static final StructLayout CAPTURED = Linker.Option.captureStateLayout();
+  private static final VarHandle ERRNO =
+      CAPTURED.varHandle(java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
+  private static final MethodHandle MKNOD = downcall("mknod",
+      FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
+  private static final MethodHandle LSETXATTR = downcall("lsetxattr",
+      FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+          ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
+
+  private static MethodHandle downcall(String name, FunctionDescriptor fd) {
+    MemorySegment fn = LINKER.defaultLookup().find(name)
+        .orElseThrow(() -> new IllegalStateException("libc has no " + name));
+    return LINKER.downcallHandle(fn, fd, Linker.Option.captureCallState("errno"));
+  }
+
+  /** glibc's makedev(3). */
+  static long makedev(int major, int minor) {
+    long ma = major & 0xffffffffL;
+    long mi = minor & 0xffffffffL;
+    return ((ma & 0x00000fffL) << 8) | ((ma & 0xfffff000L) << 32) | (mi & 0x000000ffL) | ((mi & 0xffffff00L) << 12);
+  }
+
+  @Override
+  public void mknod(Path path, int mode, int major, int minor) throws SyscallException {
+    try (Arena a = Arena.ofConfined()) {
+      MemorySegment state = a.allocate(CAPTURED);
+      int r = (int) MKNOD.invokeExact(state, a.allocateFrom(path.toString()), mode, makedev(major, minor));
+      if (r < 0) {
+        throw new SyscallException("mknod", path, (int) ERRNO.get(state, 0L));
+      }
+    } catch (SyscallException e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new IllegalStateException("mknod " + path, t);
+    }
+  }
+
+  @Override
+  public void lsetxattr(Path path, String name, byte[] value) throws SyscallException {
+    try (Arena a = Arena.ofConfined()) {
+      MemorySegment state = a.allocate(CAPTURED);
+      MemorySegment v = a.allocate(Math.max(1, value.length));
+      MemorySegment.copy(value, 0, v, ValueLayout.JAVA_BYTE, 0, value.length);
+      int r = (int) LSETXATTR.invokeExact(state, a.allocateFrom(path.toString()), a.allocateFrom(name), v,
+          (long) value.length, 0);
+      if (r < 0) {
+        throw new SyscallException("lsetxattr " + name, path, (int) ERRNO.get(state, 0L));
+      }
+    } catch (SyscallException e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new IllegalStateException("lsetxattr " + path, t);
+    }
+  }
+}

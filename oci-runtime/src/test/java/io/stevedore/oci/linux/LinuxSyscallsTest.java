@@ -1,0 +1,53 @@
+package io.stevedore.oci.linux;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.UserDefinedFileAttributeView;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class LinuxSyscallsTest {
+  @TempDir Path tmp;
+  final Syscalls sys = new LinuxSyscalls();
+
+  @Test
+  void mknod_fifo_createsAFifo() throws Exception {
+    Path p = tmp.resolve("fifo");
+    sys.mknod(p, Syscalls.S_IFIFO | 0600, 0, 0);
+    assertTrue(Files.exists(p));
+    assertEquals(Syscalls.S_IFIFO | 0600, (int) Files.getAttribute(p, "unix:mode") & 0177777);
+  }
+
+  @Test
+  void mknod_missingParent_isEnoentNamingThePath() {
+    Path p = tmp.resolve("no/such/fifo");
+    var e = assertThrows(SyscallException.class, () -> sys.mknod(p, Syscalls.S_IFIFO | 0600, 0, 0));
+    assertEquals(Errno.ENOENT, e.errno());
+    assertEquals("mknod " + p + ": ENOENT (no such file or directory)", e.getMessage());
+  }
+
+  @Test
+  void lsetxattr_userNamespace_isReadBackByTheJdk() throws Exception {
+    Path p = Files.writeString(tmp.resolve("f"), "x");
+    var view = Files.getFileAttributeView(p, UserDefinedFileAttributeView.class);
+    assumeTrue(Files.getFileStore(p).supportsFileAttributeView(UserDefinedFileAttributeView.class), "no user xattrs here");
+    sys.lsetxattr(p, "user.stevedore", "yes".getBytes(StandardCharsets.UTF_8));
+    ByteBuffer buf = ByteBuffer.allocate(16);
+    view.read("stevedore", buf);
+    assertEquals("yes", new String(buf.array(), 0, buf.position(), StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void makedev_matchesGlibc() {
+    assertEquals(0x0103L, LinuxSyscalls.makedev(1, 3)); // /dev/null
+    assertEquals(0x10302L, LinuxSyscalls.makedev(259, 2));
+    assertEquals(0x12300845L, LinuxSyscalls.makedev(8, 0x12345)); // minor bits above 8 go to bit 20
+  }
+}
