@@ -5,12 +5,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.grpc.BindableService;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.protobuf.services.HealthStatusManager;
+import io.stevedore.cni.CniClient;
+import io.stevedore.cni.CniClientConfig;
 import io.stevedore.server.grpc.ImageGrpcService;
 import io.stevedore.server.image.ImageFsUsage;
 import io.stevedore.server.grpc.Rpc;
 import io.stevedore.server.grpc.RuntimeGrpcService;
 import io.stevedore.server.grpc.UdsGrpcServer;
-import io.stevedore.server.info.CniConfReadiness;
+import io.stevedore.server.info.CniNetworkReadiness;
 import io.stevedore.server.info.RuntimeInfoService;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -59,7 +61,8 @@ public final class CriDaemon implements AutoCloseable {
               BuildInfo.version(),
               List.copyOf(new TreeSet<>(config.runtimeHandlers().keySet())),
               config.cgroupDriver() == DaemonConfig.CgroupDriver.SYSTEMD,
-              new CniConfReadiness(config.cniConfDir(), config.cniBinDirs()),
+              new CniNetworkReadiness(
+                  new CniClient(CniClientConfig.defaults().withBinDirs(config.cniBinDirs())), config.cniConfDir()),
               this::verboseInfo);
       var fsUsage =
           new ImageFsUsage(
