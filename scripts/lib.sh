@@ -17,6 +17,8 @@ SD_PACKAGES=(
     "iproute2:ip"
     "util-linux:nsenter"
     "procps:ps"
+    "docker-registry:/usr/bin/docker-registry"       # a real registry for the image tests
+    "attr:getfattr"                                  # the image tests read overlay xattrs
 )
 
 sd_have() { case "$1" in /*) [ -e "$1" ] ;; *) command -v "$1" >/dev/null 2>&1 ;; esac; }

@@ -9,6 +9,9 @@ import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.unix.DomainSocketAddress;
 import io.stevedore.cri.v1.ImageFsInfoRequest;
 import io.stevedore.cri.v1.ImageServiceGrpc;
+import io.stevedore.cri.v1.ImageSpec;
+import io.stevedore.cri.v1.ImageStatusRequest;
+import io.stevedore.cri.v1.ListImagesRequest;
 import io.stevedore.cri.v1.ListPodSandboxRequest;
 import io.stevedore.cri.v1.RuntimeConfigRequest;
 import io.stevedore.cri.v1.RuntimeServiceGrpc;
@@ -67,6 +70,8 @@ public final class AotTraining {
         [cni]
         conf_dir = "%1$s/net.d"
         bin_dirs = ["%1$s/cni"]
+        [image]
+        registry_config_dir = "%1$s/certs.d"
         """
             .formatted(dir));
     DaemonConfig config = Flags.parse("--config", file.toString()).applyTo(new ConfigLoader().load(file, true));
@@ -97,6 +102,8 @@ public final class AotTraining {
         runtime.status(StatusRequest.newBuilder().setVerbose(i % 2 == 0).build());
         runtime.runtimeConfig(RuntimeConfigRequest.getDefaultInstance());
         images.imageFsInfo(ImageFsInfoRequest.getDefaultInstance());
+        images.listImages(ListImagesRequest.getDefaultInstance());
+        images.imageStatus(ImageStatusRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage("busybox")).build());
         expectError(() -> runtime.listPodSandbox(ListPodSandboxRequest.getDefaultInstance()));
         expectError(() -> runtime.startContainer(StartContainerRequest.getDefaultInstance()));
       }

@@ -48,6 +48,11 @@ import java.util.function.Function;
  * [cni]
  * conf_dir = "/etc/cni/net.d"
  * bin_dirs = ["/opt/cni/bin", "/usr/lib/cni"]
+ *
+ * [image]
+ * registry_config_dir = "/etc/stevedore/certs.d"
+ * max_concurrent_downloads = 3
+ * no_progress_timeout = "5m"
  * }</pre>
  */
 public final class ConfigLoader {
@@ -110,11 +115,20 @@ public final class ConfigLoader {
     Path confDir = cni.path("conf_dir", d.cniConfDir());
     List<Path> binDirs = cni.pathList("bin_dirs", d.cniBinDirs());
     cni.finish();
+
+    var img = top.table("image");
+    var di = d.images();
+    var images =
+        new DaemonConfig.Images(
+            img.path("registry_config_dir", di.registryConfigDir()),
+            img.positiveInt("max_concurrent_downloads", di.maxConcurrentDownloads()),
+            img.duration("no_progress_timeout", di.noProgressTimeout()));
+    img.finish();
     top.finish();
 
     return new DaemonConfig(
         socket, root, runRoot, level, logFile, shutdown, driver, defaultHandler, handlers, confDir,
-        binDirs);
+        binDirs, images);
   }
 
   /**
@@ -189,6 +203,17 @@ public final class ConfigLoader {
         out.add(absolute(key, e.asText()));
       }
       return out;
+    }
+
+    int positiveInt(String key, int dflt) throws ConfigException {
+      JsonNode v = node.remove(key);
+      if (v == null) {
+        return dflt;
+      }
+      if (!v.isIntegralNumber() || v.asLong() < 1 || v.asLong() > Integer.MAX_VALUE) {
+        throw error(key, "must be a whole number of at least 1 (got " + v + ")");
+      }
+      return v.asInt();
     }
 
     Duration duration(String key, Duration dflt) throws ConfigException {

@@ -5,10 +5,21 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.grpc.BindableService;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.protobuf.services.HealthStatusManager;
+import io.stevedore.server.grpc.ImageGrpcService;
 import io.stevedore.cni.CniClient;
 import io.stevedore.cni.CniClientConfig;
-import io.stevedore.server.grpc.ImageGrpcService;
+import io.stevedore.oci.linux.LinuxSyscalls;
 import io.stevedore.server.image.ImageFsUsage;
+import io.stevedore.server.image.ImagePuller;
+import io.stevedore.server.image.ImageService;
+import io.stevedore.server.image.content.ContentStore;
+import io.stevedore.server.image.manifest.Platform;
+import io.stevedore.server.image.registry.RegistryClient;
+import io.stevedore.server.image.registry.RegistryConfigException;
+import io.stevedore.server.image.registry.RegistryHosts;
+import io.stevedore.server.image.snapshot.SnapshotStore;
+import io.stevedore.server.image.store.ImageStore;
+import io.stevedore.server.image.unpack.LayerUnpacker;
 import io.stevedore.server.grpc.Rpc;
 import io.stevedore.server.grpc.RuntimeGrpcService;
 import io.stevedore.server.grpc.UdsGrpcServer;
@@ -23,6 +34,7 @@ import java.time.InstantSource;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -67,10 +79,11 @@ public final class CriDaemon implements AutoCloseable {
       var fsUsage =
           new ImageFsUsage(
               config.root().resolve("snapshots"), config.root().resolve("containers"), InstantSource.system());
+      var images = images(config);
       health = new HealthStatusManager();
       health.setStatus("", ServingStatus.NOT_SERVING);
       List<BindableService> services =
-          List.of(new RuntimeGrpcService(rpc, info), new ImageGrpcService(rpc, fsUsage), health.getHealthService());
+          List.of(new RuntimeGrpcService(rpc, info), new ImageGrpcService(rpc, images, fsUsage), health.getHealthService());
       server = UdsGrpcServer.start(config.socket(), services);
     } catch (IOException e) {
       closeQuietly();
@@ -87,6 +100,23 @@ public final class CriDaemon implements AutoCloseable {
         .addKeyValue("root", config.root())
         .addKeyValue("version", BuildInfo.version())
         .log("stevedore is serving");
+  }
+
+  /** The image service and its stores, per StateLayout under the state root. */
+  private static ImageService images(DaemonConfig config) throws IOException, DaemonStartException {
+    RegistryHosts hosts;
+    try {
+      hosts = RegistryHosts.load(config.images().registryConfigDir());
+    } catch (RegistryConfigException e) {
+      throw new DaemonStartException("registry configuration: " + e.getMessage(), e);
+    }
+    var content = new ContentStore(config.root().resolve("content"));
+    var snapshots = new SnapshotStore(config.root().resolve("snapshots"));
+    var registry = new RegistryClient(hosts, config.images().noProgressTimeout());
+    var puller = new ImagePuller(registry, content, snapshots, new LayerUnpacker(new LinuxSyscalls()),
+        Platform.linuxAmd64(), config.images().maxConcurrentDownloads());
+    // No containers yet: nothing but image records keeps a snapshot alive.
+    return new ImageService(new ImageStore(config.root().resolve("images")), content, snapshots, puller, Set::of);
   }
 
   /**

@@ -25,6 +25,7 @@ import java.util.Optional;
  * @param runtimeHandlers OCI runtimes by CRI runtime handler name
  * @param cniConfDir where the CNI network configuration is read from
  * @param cniBinDirs where CNI plugins are looked up, in order
+ * @param images how images are pulled
  */
 public record DaemonConfig(
     Path socket,
@@ -37,7 +38,8 @@ public record DaemonConfig(
     String defaultRuntimeHandler,
     Map<String, RuntimeHandler> runtimeHandlers,
     Path cniConfDir,
-    List<Path> cniBinDirs) {
+    List<Path> cniBinDirs,
+    Images images) {
 
   public static final Path DEFAULT_CONFIG_FILE = Path.of("/etc/stevedore/stevedore.toml");
 
@@ -51,6 +53,7 @@ public record DaemonConfig(
     Objects.requireNonNull(cgroupDriver, "cgroupDriver");
     runtimeHandlers = Map.copyOf(runtimeHandlers);
     cniBinDirs = List.copyOf(cniBinDirs);
+    Objects.requireNonNull(images, "images");
     if (!runtimeHandlers.containsKey(defaultRuntimeHandler)) {
       throw new IllegalArgumentException(
           "default runtime handler \"" + defaultRuntimeHandler + "\" is not configured");
@@ -70,7 +73,8 @@ public record DaemonConfig(
         "runc",
         Map.of("runc", new RuntimeHandler("runc", Optional.empty())),
         Path.of("/etc/cni/net.d"),
-        List.of(Path.of("/opt/cni/bin"), Path.of("/usr/lib/cni")));
+        List.of(Path.of("/opt/cni/bin"), Path.of("/usr/lib/cni")),
+        new Images(Path.of("/etc/stevedore/certs.d"), 3, Duration.ofMinutes(5)));
   }
 
   /** The daemon's log threshold; names as in the file and on the command line. */
@@ -99,6 +103,24 @@ public record DaemonConfig(
     public RuntimeHandler {
       Objects.requireNonNull(path, "path");
       Objects.requireNonNull(root, "root");
+    }
+  }
+
+  /**
+   * Image pulls.
+   *
+   * @param registryConfigDir per-registry hosts configuration, containerd's {@code certs.d} layout
+   *     ({@code <dir>/<host>/hosts.toml}): mirrors, server override, TLS
+   * @param maxConcurrentDownloads layers of one pull downloaded and unpacked at once
+   * @param noProgressTimeout a blob download that receives nothing for this long fails
+   */
+  public record Images(Path registryConfigDir, int maxConcurrentDownloads, Duration noProgressTimeout) {
+    public Images {
+      Objects.requireNonNull(registryConfigDir, "registryConfigDir");
+      Objects.requireNonNull(noProgressTimeout, "noProgressTimeout");
+      if (maxConcurrentDownloads < 1) {
+        throw new IllegalArgumentException("maxConcurrentDownloads must be at least 1");
+      }
     }
   }
 }

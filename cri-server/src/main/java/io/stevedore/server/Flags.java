@@ -87,7 +87,8 @@ record Flags(
         c.defaultRuntimeHandler(),
         c.runtimeHandlers(),
         c.cniConfDir(),
-        c.cniBinDirs());
+        c.cniBinDirs(),
+        c.images());
   }
 
   private static Path path(String flag, String value) throws ConfigException {

@@ -58,6 +58,10 @@ class ConfigLoaderTest {
         [cni]
         conf_dir = "/etc/sd/net.d"
         bin_dirs = ["/opt/sd/cni"]
+        [image]
+        registry_config_dir = "/etc/sd/certs.d"
+        max_concurrent_downloads = 5
+        no_progress_timeout = "30s"
         """);
     assertEquals(Path.of("/srv/sd"), c.root());
     assertEquals(Path.of("/run/sd/stevedore.sock"), c.socket(), "the socket follows run_root");
@@ -70,6 +74,7 @@ class ConfigLoaderTest {
         c.runtimeHandlers().get("crun"));
     assertEquals(2, c.runtimeHandlers().size(), "runc stays configured");
     assertEquals(List.of(Path.of("/opt/sd/cni")), c.cniBinDirs());
+    assertEquals(new DaemonConfig.Images(Path.of("/etc/sd/certs.d"), 5, Duration.ofSeconds(30)), c.images());
   }
 
   record Case(String desc, String toml, String error) {
@@ -94,7 +99,10 @@ class ConfigLoaderTest {
         new Case("unknown handler", "[runtime]\ndefault_handler = \"kata\"",
             "runtime.default_handler: no handler \"kata\" in [runtime.handlers]"),
         new Case("unknown handler key", "[runtime.handlers.runc]\nbinary = \"/x\"", "runtime.handlers.runc.binary: unknown key"),
-        new Case("bin dirs not paths", "[cni]\nbin_dirs = [1]", "cni.bin_dirs: must be an array of paths (got 1)"));
+        new Case("bin dirs not paths", "[cni]\nbin_dirs = [1]", "cni.bin_dirs: must be an array of paths (got 1)"),
+        new Case("zero downloads", "[image]\nmax_concurrent_downloads = 0",
+            "image.max_concurrent_downloads: must be a whole number of at least 1 (got 0)"),
+        new Case("unknown image key", "[image]\nmirrors = []", "image.mirrors: unknown key"));
   }
 
   @ParameterizedTest

@@ -13,13 +13,16 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.InstantSource;
+import java.util.HashSet;
+import java.util.Set;
 
 /**
  * {@code ImageFsInfo}: bytes and inodes used by image layers (the snapshot tree) and by container
  * writable layers, which kubelet's image garbage collection and eviction read.
  *
- * <p>Usage is the apparent size of every file under each tree, and one inode per entry, counted
- * without following symbolic links; a tree that does not exist yet uses nothing.
+ * <p>Usage is the apparent size of every file under each tree, and its inodes, counted without
+ * following symbolic links and counting a hard-linked file once (busybox images hold hundreds of
+ * links to one binary); a tree that does not exist yet uses nothing.
  */
 public final class ImageFsUsage {
   private final Path imageFs;
@@ -45,6 +48,7 @@ public final class ImageFsUsage {
 
   private FilesystemUsage usage(Path tree) {
     long[] bytesAndInodes = new long[2];
+    Set<Object> seen = new HashSet<>();
     try {
       Files.walkFileTree(
           tree,
@@ -57,8 +61,10 @@ public final class ImageFsUsage {
 
             @Override
             public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
-              bytesAndInodes[0] += attrs.isRegularFile() ? attrs.size() : 0;
-              bytesAndInodes[1]++;
+              if (attrs.fileKey() == null || seen.add(attrs.fileKey())) {
+                bytesAndInodes[0] += attrs.isRegularFile() ? attrs.size() : 0;
+                bytesAndInodes[1]++;
+              }
               return FileVisitResult.CONTINUE;
             }
 

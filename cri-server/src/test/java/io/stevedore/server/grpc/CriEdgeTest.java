@@ -22,6 +22,7 @@ import io.stevedore.cri.v1.ImageFsInfoRequest;
 import io.stevedore.cri.v1.ImageServiceGrpc;
 import io.stevedore.cri.v1.ImageSpec;
 import io.stevedore.cri.v1.ImageStatusRequest;
+import io.stevedore.cri.v1.ListImagesRequest;
 import io.stevedore.cri.v1.ListPodSandboxRequest;
 import io.stevedore.cri.v1.PodSandboxConfig;
 import io.stevedore.cri.v1.PodSandboxMetadata;
@@ -36,6 +37,12 @@ import io.stevedore.cri.v1.StatusRequest;
 import io.stevedore.cri.v1.StopPodSandboxRequest;
 import io.stevedore.cri.v1.VersionRequest;
 import io.stevedore.server.image.ImageFsUsage;
+import io.stevedore.server.image.ImagePuller;
+import io.stevedore.server.image.ImageService;
+import io.stevedore.server.image.content.ContentStore;
+import io.stevedore.server.image.manifest.Platform;
+import io.stevedore.server.image.snapshot.SnapshotStore;
+import io.stevedore.server.image.store.ImageStore;
 import io.stevedore.server.info.RuntimeInfoService;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -44,6 +51,7 @@ import java.time.InstantSource;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
@@ -56,7 +64,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** The CRI edge over the in-process transport: codes, messages and readiness. */
-class RuntimeGrpcServiceTest {
+class CriEdgeTest {
   private final AtomicBoolean ready = new AtomicBoolean(true);
   private final AtomicReference<Optional<String>> network = new AtomicReference<>(Optional.empty());
   private Server server;
@@ -72,12 +80,17 @@ class RuntimeGrpcServiceTest {
             "1.2.3", List.of("crun", "runc"), false, network::get, () -> Map.of("config", "{}"));
     var fs = new ImageFsUsage(state.resolve("snapshots"), state.resolve("containers"),
         InstantSource.fixed(Instant.ofEpochSecond(5)));
+    var content = new ContentStore(state.resolve("content"));
+    var snapshots = new SnapshotStore(state.resolve("snapshots"));
+    // no registry: these tests never reach a pull
+    var puller = new ImagePuller(null, content, snapshots, null, Platform.linuxAmd64(), 1);
+    var imageService = new ImageService(new ImageStore(state.resolve("images")), content, snapshots, puller, Set::of);
     String name = InProcessServerBuilder.generateName();
     server =
         InProcessServerBuilder.forName(name)
             .directExecutor()
             .addService(new RuntimeGrpcService(rpc, info))
-            .addService(new ImageGrpcService(rpc, fs))
+            .addService(new ImageGrpcService(rpc, imageService, fs))
             .build()
             .start();
     channel = InProcessChannelBuilder.forName(name).directExecutor().build();
@@ -194,7 +207,10 @@ class RuntimeGrpcServiceTest {
         new Case("image status without image", s -> s.images().imageStatus(ImageStatusRequest.getDefaultInstance()),
             Status.Code.INVALID_ARGUMENT, "image.image must not be empty"),
         new Case("pull without image", s -> s.images().pullImage(PullImageRequest.getDefaultInstance()),
-            Status.Code.INVALID_ARGUMENT, "image.image must not be empty"));
+            Status.Code.INVALID_ARGUMENT, "image.image must not be empty"),
+        new Case("pull bad reference", s -> s.images().pullImage(PullImageRequest.newBuilder()
+                .setImage(ImageSpec.newBuilder().setImage("Busy Box")).build()),
+            Status.Code.INVALID_ARGUMENT, null));
   }
 
   @ParameterizedTest
@@ -202,6 +218,21 @@ class RuntimeGrpcServiceTest {
   void call_badOrUnsupported_isMappedToItsCode(Case c) {
     var e = assertThrows(StatusRuntimeException.class, () -> c.call().apply(new Stubs(runtime, images)));
     assertEquals(c.code(), e.getStatus().getCode());
-    assertEquals(c.message(), e.getStatus().getDescription());
+    if (c.message() != null) {
+      assertEquals(c.message(), e.getStatus().getDescription());
+    } else {
+      assertTrue(e.getStatus().getDescription().startsWith("invalid image reference"), e.getStatus().getDescription());
+    }
+  }
+
+  @Test
+  void imageStatus_absentImage_isEmptyNotAnError() {
+    var res = images.imageStatus(ImageStatusRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage("busybox")).build());
+    assertFalse(res.hasImage());
+  }
+
+  @Test
+  void listImages_none_isEmpty() {
+    assertEquals(0, images.listImages(ListImagesRequest.getDefaultInstance()).getImagesCount());
   }
 }

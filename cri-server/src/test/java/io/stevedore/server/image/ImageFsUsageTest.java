@@ -19,12 +19,13 @@ class ImageFsUsageTest {
     Files.write(snaps.resolve("a"), new byte[1000]);
     Files.write(snaps.resolve("b"), new byte[24]);
     Files.createSymbolicLink(snaps.resolve("link"), Path.of("/etc/passwd"));
+    Files.createLink(snaps.resolve("a-again"), snaps.resolve("a"));
     var usage = new ImageFsUsage(root.resolve("snapshots"), root.resolve("containers"),
         InstantSource.fixed(Instant.ofEpochMilli(7))).info();
 
     var image = usage.getImageFilesystems(0);
     assertEquals(root.resolve("snapshots").toString(), image.getFsId().getMountpoint());
-    assertEquals(1024, image.getUsedBytes().getValue(), "symlink target not followed");
+    assertEquals(1024, image.getUsedBytes().getValue(), "symlink target not followed, hard link counted once");
     assertEquals(6, image.getInodesUsed().getValue(), "3 dirs + 2 files + 1 link");
     assertEquals(7_000_000, image.getTimestamp());
 

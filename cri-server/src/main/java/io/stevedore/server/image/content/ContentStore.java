@@ -10,10 +10,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -104,29 +101,13 @@ public final class ContentStore {
     }
     Path tmp = Files.createTempFile(ingest, hex(digest) + "-", "");
     try {
-      MessageDigest sha = sha256();
-      long n = 0;
-      try (InputStream in = source.open();
+      try (var in = new DigestingInputStream(source.open(), size, "blob " + digest);
           FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE);
           OutputStream out = Channels.newOutputStream(ch)) {
-        byte[] buf = new byte[64 * 1024];
-        for (int r; (r = in.read(buf)) >= 0; ) {
-          n += r;
-          if (size >= 0 && n > size) {
-            throw new ContentException("blob " + digest + " is larger than the " + size + " bytes its descriptor says");
-          }
-          sha.update(buf, 0, r);
-          out.write(buf, 0, r);
-        }
+        in.transferTo(out);
+        in.verify(digest);
         out.flush();
         ch.force(true);
-      }
-      if (size >= 0 && n != size) {
-        throw new ContentException("blob " + digest + " is truncated: got " + n + " of " + size + " bytes");
-      }
-      String actual = "sha256:" + HexFormat.of().formatHex(sha.digest());
-      if (!actual.equals(digest)) {
-        throw new ContentException("blob digest mismatch: expected " + digest + ", got " + actual);
       }
       Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("r--r--r--"));
       Files.move(tmp, done, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -141,13 +122,5 @@ public final class ContentStore {
       throw new IllegalArgumentException("not a sha256 digest: " + digest);
     }
     return digest.substring("sha256:".length());
-  }
-
-  private static MessageDigest sha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is required of every JDK", e);
-    }
   }
 }

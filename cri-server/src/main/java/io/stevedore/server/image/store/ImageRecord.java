@@ -12,16 +12,24 @@ import java.util.Objects;
  * @param repoTags canonical tagged references, e.g. {@code docker.io/library/busybox:1.36}
  * @param repoDigests canonical digested references, e.g. {@code docker.io/library/busybox@sha256:…}
  * @param size bytes of the manifest, config and (compressed) layer blobs
+ * @param manifests digests of the index (if any) and manifest blobs kept in the content store
  * @param layers the layers, bottom first, each with its unpacked snapshot's chain id
  * @param pinned kubelet must not garbage-collect it (the sandbox image)
  */
 public record ImageRecord(
-    String id, List<String> repoTags, List<String> repoDigests, long size, List<Layer> layers, boolean pinned) {
+    String id,
+    List<String> repoTags,
+    List<String> repoDigests,
+    long size,
+    List<String> manifests,
+    List<Layer> layers,
+    boolean pinned) {
 
   public ImageRecord {
     Objects.requireNonNull(id, "id");
     repoTags = List.copyOf(repoTags);
     repoDigests = List.copyOf(repoDigests);
+    manifests = List.copyOf(manifests);
     layers = List.copyOf(layers);
   }
 
@@ -48,15 +56,15 @@ public record ImageRecord(
 
   /** This record with {@code other}'s references added (a second pull under another name). */
   public ImageRecord merge(ImageRecord other) {
-    return new ImageRecord(id, union(repoTags, other.repoTags), union(repoDigests, other.repoDigests), size, layers,
-        pinned || other.pinned);
+    return new ImageRecord(id, union(repoTags, other.repoTags), union(repoDigests, other.repoDigests), size,
+        union(manifests, other.manifests), layers, pinned || other.pinned);
   }
 
   /** This record without {@code tag}. */
   public ImageRecord withoutTag(String tag) {
     var tags = new ArrayList<>(repoTags);
     tags.remove(tag);
-    return new ImageRecord(id, tags, repoDigests, size, layers, pinned);
+    return new ImageRecord(id, tags, repoDigests, size, manifests, layers, pinned);
   }
 
   private static List<String> union(List<String> a, List<String> b) {

@@ -59,7 +59,7 @@ class ContentStoreTest {
     String other = digest("other".getBytes(StandardCharsets.UTF_8));
     var e = assertThrows(ContentException.class,
         () -> store.ingest(other, data.length, () -> new ByteArrayInputStream(data)));
-    assertEquals("blob digest mismatch: expected " + other + ", got " + digest, e.getMessage());
+    assertEquals("blob " + other + ": digest mismatch: expected " + other + ", got " + digest, e.getMessage());
     assertFalse(store.has(other));
     assertFalse(store.has(digest));
   }

@@ -28,7 +28,7 @@ class ImageStoreTest {
 
   static ImageRecord image(String id, String tag) {
     return new ImageRecord(id, List.of(tag), List.of("docker.io/library/busybox@sha256:" + "9".repeat(64)), 42,
-        List.of(LAYER), false);
+        List.of("sha256:" + "9".repeat(64)), List.of(LAYER), false);
   }
 
   @Test
