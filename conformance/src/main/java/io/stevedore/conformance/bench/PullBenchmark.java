@@ -23,9 +23,13 @@ import java.util.Random;
  * <pre>
  * mvn -q -pl conformance exec:java -Dexec.mainClass=io.stevedore.conformance.bench.PullBenchmark \
  *     -Dstevedore.home=$PWD -Dexec.args="--registry 127.0.0.1:5000 --runs 5 \
- *     --peer unix:///run/lab-containerd/containerd.sock --image 127.0.0.1:5000/stevedore-bench/big:v1 \
- *     --image registry.k8s.io/e2e-test-images/busybox:1.29-2"
+ *     --containerd /usr/bin/containerd --containerd-certs-d /etc/lab-containerd/certs.d \
+ *     --image 127.0.0.1:5000/stevedore-bench/big:v1 --image registry.k8s.io/e2e-test-images/busybox:1.29-2"
  * </pre>
+ *
+ * The peer is a private containerd (empty content store, so its pulls are as cold as ours; a
+ * shared one keeps layers other images use) whose registry hosts come from
+ * {@code --containerd-certs-d}; or, with {@code --peer}, any CRI socket.
  *
  * With {@code --registry}, the ~100 MB five-layer image {@code stevedore-bench/big:v1} is pushed
  * there first (pseudo-random, so it does not compress away; the same bytes every time). Our daemon
@@ -40,6 +44,8 @@ public final class PullBenchmark {
     String registry = null;
     String peer = null;
     String certsD = "/etc/stevedore/certs.d";
+    String containerd = null;
+    String containerdCertsD = "/etc/lab-containerd/certs.d";
     List<String> images = new ArrayList<>();
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
@@ -48,6 +54,8 @@ public final class PullBenchmark {
         case "--peer" -> peer = args[++i].replaceFirst("^unix://", "");
         case "--image" -> images.add(args[++i]);
         case "--certs-d" -> certsD = args[++i];
+        case "--containerd" -> containerd = args[++i];
+        case "--containerd-certs-d" -> containerdCertsD = args[++i];
         default -> throw new IllegalArgumentException("unknown argument " + args[i]);
       }
     }
@@ -56,6 +64,12 @@ public final class PullBenchmark {
     }
     Path dir = Files.createTempDirectory("sd-pull-bench-");
     Files.writeString(dir.resolve("stevedore.toml"), "[image]\nregistry_config_dir = \"" + certsD + "\"\n");
+    PrivateContainerd ctd = containerd == null ? null : new PrivateContainerd(containerd,
+        "[plugins.\"io.containerd.grpc.v1.cri\".registry]\n  config_path = \"" + containerdCertsD + "\"\n");
+    if (ctd != null) {
+      peer = ctd.socket().toString();
+      awaitSocket(ctd.socket());
+    }
     try (var daemon = DaemonProcess.start(dir, "--config", dir.resolve("stevedore.toml").toString(), "--log-level", "info");
         var ours = CriClient.connect(daemon.socket());
         var theirs = peer == null ? null : CriClient.connect(Path.of(peer))) {
@@ -71,12 +85,25 @@ public final class PullBenchmark {
         }
         report(image, "stevedore", us);
         if (theirs != null) {
-          report(image, "peer", them);
+          report(image, ctd != null ? "containerd" : "peer", them);
         }
       }
       daemon.terminate();
     } finally {
       LiveDaemon.deleteTree(dir);
+      if (ctd != null) {
+        ctd.close();
+      }
+    }
+  }
+
+  private static void awaitSocket(Path socket) throws InterruptedException {
+    long deadline = System.nanoTime() + 60_000_000_000L;
+    while (!Files.exists(socket)) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("containerd did not create " + socket + " within 60 s");
+      }
+      Thread.sleep(5); // a benchmark's own start-up, not a test
     }
   }
 

@@ -11,7 +11,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Daemon start-up: wall time from launching the process to the first answered CRI {@code
@@ -80,29 +79,9 @@ public final class StartupBenchmark {
   }
 
   private static Sample containerd(String binary, int idleSeconds) throws Exception {
-    Path dir = Files.createTempDirectory("ctd-bench-");
-    Path socket = dir.resolve("containerd.sock");
-    Files.writeString(dir.resolve("config.toml"), "version = 2\n");
-    long t0 = System.nanoTime();
-    Process p =
-        new ProcessBuilder(
-                binary, "--config", dir.resolve("config.toml").toString(),
-                "--root", dir.resolve("root").toString(), "--state", dir.resolve("state").toString(),
-                "--address", socket.toString(), "--log-level", "warn")
-            .redirectErrorStream(true)
-            .redirectOutput(dir.resolve("containerd.log").toFile())
-            .start();
-    try {
-      double ms = firstVersion(socket, p, t0);
-      long rss = idleRss(p.pid(), idleSeconds);
-      return new Sample(ms, rss);
-    } finally {
-      p.destroy();
-      if (!p.waitFor(30, TimeUnit.SECONDS)) {
-        p.destroyForcibly().waitFor();
-      }
-      // containerd leaves its state on tmpfs-like dirs mounted nowhere here; plain files only
-      new ProcessBuilder("rm", "-rf", dir.toString()).inheritIO().start().waitFor();
+    try (var ctd = new PrivateContainerd(binary, "")) {
+      double ms = firstVersion(ctd.socket(), ctd.process(), ctd.startedNanos());
+      return new Sample(ms, idleRss(ctd.process().pid(), idleSeconds));
     }
   }
 
