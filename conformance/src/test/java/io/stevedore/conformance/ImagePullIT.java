@@ -24,6 +24,7 @@ import io.stevedore.cri.v1.ListImagesRequest;
 import io.stevedore.cri.v1.PullImageRequest;
 import io.stevedore.cri.v1.RemoveImageRequest;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -154,6 +155,26 @@ class ImagePullIT {
     assertEquals(List.of(id), filtered.getImagesList().stream().map(Image::getId).toList());
     remove(id);
     assertEquals("", status(pushed.reference()).getId());
+  }
+
+  @Test
+  void pull_zstdAndUncompressedLayers_unpack() throws Exception {
+    var pushed = images.push("test/zstd", "v1", Config.cmd("/z"), List.of(
+        new Layer(List.of(file("z", "zstd layer", 0644)), TestImages.Compression.ZSTD),
+        new Layer(List.of(file("plain", "plain layer", 0644)), TestImages.Compression.NONE)), false);
+    assertEquals(pushed.configDigest(), pull(pushed.reference()));
+    try (Stream<Path> s = Files.list(snapshots())) {
+      var contents = s.flatMap(p -> Stream.of(p.resolve("fs/z"), p.resolve("fs/plain"))).filter(Files::exists)
+          .map(p -> {
+            try {
+              return Files.readString(p);
+            } catch (IOException e) {
+              throw new UncheckedIOException(e);
+            }
+          }).sorted().toList();
+      assertEquals(List.of("plain layer", "zstd layer"), contents);
+    }
+    remove(pushed.reference());
   }
 
   @Test

@@ -39,7 +39,7 @@ class PullCrashIT {
       for (int l = 0; l < 4; l++) {
         byte[] data = new byte[24 * 1024 * 1024];
         random.nextBytes(data);
-        layers.add(new TestImages.Layer(List.of(TarWriter.Entry.file("blob" + l, data, 0644)), true));
+        layers.add(new TestImages.Layer(List.of(TarWriter.Entry.file("blob" + l, data, 0644)), TestImages.Compression.GZIP));
       }
       var pushed = new TestImages(registry).push("test/crash", "v1", TestImages.Config.cmd("/x"), layers, false);
       var spec = ImageSpec.newBuilder().setImage(pushed.reference()).build();

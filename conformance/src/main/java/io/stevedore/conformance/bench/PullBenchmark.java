@@ -128,7 +128,7 @@ public final class PullBenchmark {
         random.nextBytes(data);
         entries.add(TarWriter.Entry.file("layer" + l + "/blob" + f, data, 0644));
       }
-      layers.add(new TestImages.Layer(entries, true));
+      layers.add(new TestImages.Layer(entries, TestImages.Compression.GZIP));
     }
     var images = new TestImages(registry);
     var pushed = images.push("stevedore-bench/big", "v1", TestImages.Config.cmd("/bin/true"), layers, false);

@@ -3,6 +3,7 @@ package io.stevedore.conformance.registry;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.airlift.compress.v3.zstd.ZstdJavaOutputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.URI;
@@ -32,6 +33,7 @@ public final class TestImages {
   public static final String OCI_CONFIG = "application/vnd.oci.image.config.v1+json";
   public static final String OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip";
   public static final String OCI_LAYER = "application/vnd.oci.image.layer.v1.tar";
+  public static final String OCI_LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd";
   public static final String DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
   public static final String DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json";
   public static final String DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip";
@@ -64,16 +66,30 @@ public final class TestImages {
     }
   }
 
-  /** One layer: its entries and whether it is gzip-compressed. */
-  public record Layer(List<TarWriter.Entry> entries, boolean gzip) {
+  /** How a layer blob is compressed. */
+  public enum Compression {
+    NONE(OCI_LAYER),
+    GZIP(OCI_LAYER_GZIP),
+    ZSTD(OCI_LAYER_ZSTD);
+
+    final String mediaType;
+
+    Compression(String mediaType) {
+      this.mediaType = mediaType;
+    }
+  }
+
+  /** One layer: its entries and its compression. */
+  public record Layer(List<TarWriter.Entry> entries, Compression compression) {
+    /** A gzip layer, what most registries serve. */
     public static Layer of(TarWriter.Entry... entries) {
-      return new Layer(List.of(entries), true);
+      return new Layer(List.of(entries), Compression.GZIP);
     }
   }
 
   /** An OCI image of gzip layers. */
   public Pushed push(String repo, String tag, Config config, List<TarWriter.Entry> entries) throws IOException, InterruptedException {
-    return push(repo, tag, config, List.of(new Layer(entries, true)), false);
+    return push(repo, tag, config, List.of(new Layer(entries, Compression.GZIP)), false);
   }
 
   /**
@@ -86,10 +102,14 @@ public final class TestImages {
     long size = 0;
     for (Layer l : layers) {
       byte[] tar = tar(l.entries());
-      byte[] blob = l.gzip() ? gzip(tar) : tar;
+      byte[] blob = switch (l.compression()) {
+        case NONE -> tar;
+        case GZIP -> gzip(tar);
+        case ZSTD -> zstd(tar);
+      };
       diffIds.add(digest(tar));
       String d = uploadBlob(repo, blob);
-      String type = docker ? DOCKER_LAYER : (l.gzip() ? OCI_LAYER_GZIP : OCI_LAYER);
+      String type = docker ? DOCKER_LAYER : l.compression().mediaType;
       layerDescs.add(descriptor(type, d, blob.length));
       size += blob.length;
     }
@@ -193,6 +213,14 @@ public final class TestImages {
     var buf = new ByteArrayOutputStream();
     try (var gz = new GZIPOutputStream(buf)) {
       gz.write(data);
+    }
+    return buf.toByteArray();
+  }
+
+  public static byte[] zstd(byte[] data) throws IOException {
+    var buf = new ByteArrayOutputStream();
+    try (var z = new ZstdJavaOutputStream(buf)) {
+      z.write(data);
     }
     return buf.toByteArray();
   }
