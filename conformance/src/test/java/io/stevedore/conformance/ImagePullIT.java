@@ -93,7 +93,9 @@ class ImagePullIT {
             dir("etc", 0755), file("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n", 0644),
             file("usr-sbin-suid", "x", 04755).owner(0, 0),
             dir("data", 0755), file("data/old", "old", 0644), file("data/keep", "keep", 0644),
-            dir("opq", 0755), file("opq/gone", "gone", 0644)),
+            dir("opq", 0755), file("opq/gone", "gone", 0644),
+            new TarWriter.Entry("run-fifo", TarWriter.Type.FIFO, 0620, 0, 0, 1577836800L, "", new byte[0], 0, 0, Map.of()),
+            new TarWriter.Entry("dev-null", TarWriter.Type.CHAR, 0666, 0, 0, 1577836800L, "", new byte[0], 1, 3, Map.of())),
         Layer.of(file("data/.wh.old", "", 0644), file("opq/.wh..wh..opq", "", 0644), file("opq/new", "new", 0644),
             symlink("bin/sh-link", "/bin/hello"))), false);
 
@@ -125,6 +127,9 @@ class ImagePullIT {
     assertEquals(Files.getAttribute(lower.resolve("bin/hello"), "unix:ino"),
         Files.getAttribute(lower.resolve("bin/hello-again"), "unix:ino"), "hard link shares the inode");
     assertEquals(04755, (int) Files.getAttribute(lower.resolve("usr-sbin-suid"), "unix:mode") & 07777, "setuid kept");
+    assertEquals(0010620, (int) Files.getAttribute(lower.resolve("run-fifo"), "unix:mode", LinkOption.NOFOLLOW_LINKS),
+        "a FIFO with its exact mode (umask not applied)");
+    assertEquals(0x103L, Files.getAttribute(lower.resolve("dev-null"), "unix:rdev", LinkOption.NOFOLLOW_LINKS), "1:3");
     assertTrue(Files.isSymbolicLink(upper.resolve("bin/sh-link")));
     assertEquals(Path.of("/bin/hello"), Files.readSymbolicLink(upper.resolve("bin/sh-link")));
     assertEquals(0L, Files.getAttribute(upper.resolve("data/old"), "unix:rdev", LinkOption.NOFOLLOW_LINKS),

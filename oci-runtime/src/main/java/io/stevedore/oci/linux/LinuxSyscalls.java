@@ -9,6 +9,7 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 import java.nio.file.Path;
+import java.time.Instant;
 
 /**
  * {@link Syscalls} on glibc through the FFM API: no JNI, no native library of ours. errno is
@@ -21,6 +22,13 @@ public final class LinuxSyscalls implements Syscalls {
       CAPTURED.varHandle(java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
   private static final MethodHandle MKNOD = downcall("mknod",
       FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
+  private static final MethodHandle CHMOD = downcall("chmod",
+      FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+  private static final MethodHandle UTIMENSAT = downcall("utimensat",
+      FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+          ValueLayout.JAVA_INT));
+  private static final int AT_FDCWD = -100;
+  private static final int AT_SYMLINK_NOFOLLOW = 0x100;
   private static final MethodHandle LSETXATTR = downcall("lsetxattr",
       FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
           ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
@@ -50,6 +58,41 @@ public final class LinuxSyscalls implements Syscalls {
       throw e;
     } catch (Throwable t) {
       throw new IllegalStateException("mknod " + path, t);
+    }
+  }
+
+  @Override
+  public void chmod(Path path, int mode) throws SyscallException {
+    try (Arena a = Arena.ofConfined()) {
+      MemorySegment state = a.allocate(CAPTURED);
+      int r = (int) CHMOD.invokeExact(state, a.allocateFrom(path.toString()), mode);
+      if (r < 0) {
+        throw new SyscallException("chmod", path, (int) ERRNO.get(state, 0L));
+      }
+    } catch (SyscallException e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new IllegalStateException("chmod " + path, t);
+    }
+  }
+
+  @Override
+  public void utimensat(Path path, Instant atime, Instant mtime) throws SyscallException {
+    try (Arena a = Arena.ofConfined()) {
+      MemorySegment state = a.allocate(CAPTURED);
+      MemorySegment times = a.allocate(ValueLayout.JAVA_LONG, 4); // struct timespec[2]
+      times.setAtIndex(ValueLayout.JAVA_LONG, 0, atime.getEpochSecond());
+      times.setAtIndex(ValueLayout.JAVA_LONG, 1, atime.getNano());
+      times.setAtIndex(ValueLayout.JAVA_LONG, 2, mtime.getEpochSecond());
+      times.setAtIndex(ValueLayout.JAVA_LONG, 3, mtime.getNano());
+      int r = (int) UTIMENSAT.invokeExact(state, AT_FDCWD, a.allocateFrom(path.toString()), times, AT_SYMLINK_NOFOLLOW);
+      if (r < 0) {
+        throw new SyscallException("utimensat", path, (int) ERRNO.get(state, 0L));
+      }
+    } catch (SyscallException e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new IllegalStateException("utimensat " + path, t);
     }
   }
 

@@ -8,8 +8,11 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.UserDefinedFileAttributeView;
+import java.time.Instant;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -42,6 +45,27 @@ class LinuxSyscallsTest {
     ByteBuffer buf = ByteBuffer.allocate(16);
     view.read("stevedore", buf);
     assertEquals("yes", new String(buf.array(), 0, buf.position(), StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void chmodAndUtimensat_onAFifo_neverOpenIt() throws Exception {
+    Path p = tmp.resolve("fifo");
+    sys.mknod(p, Syscalls.S_IFIFO | 0600, 0, 0);
+    sys.chmod(p, 04620); // the JDK's unix:mode would open the FIFO and block forever
+    sys.utimensat(p, Instant.ofEpochSecond(1), Instant.ofEpochSecond(1577836800L, 5));
+    assertEquals(Syscalls.S_IFIFO | 04620, (int) Files.getAttribute(p, "unix:mode") & 0177777);
+    assertEquals(FileTime.from(Instant.ofEpochSecond(1577836800L, 5)),
+        Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS));
+  }
+
+  @Test
+  void utimensat_onASymlink_setsTheLinksOwnTime() throws Exception {
+    Path target = Files.writeString(tmp.resolve("t"), "x");
+    Path link = Files.createSymbolicLink(tmp.resolve("l"), target);
+    var before = Files.getLastModifiedTime(target);
+    sys.utimensat(link, Instant.ofEpochSecond(7), Instant.ofEpochSecond(7));
+    assertEquals(7000L, Files.getLastModifiedTime(link, LinkOption.NOFOLLOW_LINKS).toMillis());
+    assertEquals(before, Files.getLastModifiedTime(target), "target untouched");
   }
 
   @Test

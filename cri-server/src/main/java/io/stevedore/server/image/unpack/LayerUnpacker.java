@@ -14,12 +14,10 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
+import java.time.Instant;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Unpacks one OCI layer (an uncompressed tar stream) into an empty directory in the form the
@@ -202,7 +200,7 @@ public final class LayerUnpacker {
   private void attributes(Path p, TarReader.Entry e) throws IOException, UnpackException {
     owner(p, e);
     if (e.type() != '2') {
-      Files.setAttribute(p, "unix:mode", e.mode() & 07777, LinkOption.NOFOLLOW_LINKS);
+      sys.chmod(p, e.mode() & 07777); // never the JDK's unix:mode: it opens the file, and a FIFO blocks
     }
     for (var x : e.xattrs().entrySet()) {
       xattr(p, x.getKey(), x.getValue(), e.name(), x.getKey().startsWith("security."));
@@ -234,8 +232,9 @@ public final class LayerUnpacker {
     }
   }
 
-  private static void times(Path p, TarReader.Entry e) throws IOException {
-    FileTime t = FileTime.from(e.mtimeSeconds() * 1_000_000_000L + e.mtimeNanos(), TimeUnit.NANOSECONDS);
-    Files.getFileAttributeView(p, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).setTimes(t, t, null);
+  /** By path, never by opening it: opening a FIFO with no writer blocks forever. */
+  private void times(Path p, TarReader.Entry e) throws IOException {
+    Instant t = Instant.ofEpochSecond(e.mtimeSeconds(), e.mtimeNanos());
+    sys.utimensat(p, t, t);
   }
 }
