@@ -1,14 +1,12 @@
 package io.stevedore.server.image.snapshot;
 
+import io.stevedore.server.image.FileTrees;
 import io.stevedore.server.image.content.SingleFlight;
 import java.io.IOException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
@@ -49,7 +47,7 @@ public final class SnapshotStore {
       for (Path p : all.toList()) {
         String n = p.getFileName().toString();
         if (n.startsWith(".tmp-") || n.startsWith(".del-")) {
-          deleteTree(p);
+          FileTrees.delete(p);
         }
       }
     }
@@ -82,7 +80,7 @@ public final class SnapshotStore {
         return done;
       } finally {
         if (Files.exists(tmp)) {
-          deleteTree(tmp);
+          FileTrees.delete(tmp);
         }
       }
     });
@@ -108,27 +106,7 @@ public final class SnapshotStore {
     } catch (NoSuchFileException e) {
       return;
     }
-    deleteTree(gone);
-  }
-
-  /** Removes a tree without following symbolic links out of it. */
-  static void deleteTree(Path top) throws IOException {
-    Files.walkFileTree(top, new SimpleFileVisitor<>() {
-      @Override
-      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-        Files.delete(file);
-        return FileVisitResult.CONTINUE;
-      }
-
-      @Override
-      public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
-        if (e != null) {
-          throw e;
-        }
-        Files.delete(dir);
-        return FileVisitResult.CONTINUE;
-      }
-    });
+    FileTrees.delete(gone);
   }
 
   private static String hex(String chainId) {

@@ -4,17 +4,15 @@ import com.sun.security.auth.module.UnixSystem;
 import io.stevedore.oci.linux.Errno;
 import io.stevedore.oci.linux.SyscallException;
 import io.stevedore.oci.linux.Syscalls;
+import io.stevedore.server.image.FileTrees;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.time.Instant;
 import java.util.List;
@@ -181,19 +179,7 @@ public final class LayerUnpacker {
       Files.delete(p);
       return;
     }
-    Files.walkFileTree(p, new SimpleFileVisitor<>() {
-      @Override
-      public FileVisitResult visitFile(Path f, BasicFileAttributes a) throws IOException {
-        Files.delete(f);
-        return FileVisitResult.CONTINUE;
-      }
-
-      @Override
-      public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-        Files.delete(d);
-        return FileVisitResult.CONTINUE;
-      }
-    });
+    FileTrees.delete(p);
   }
 
   /** Owner first (chown clears setuid), then the full mode, then xattrs. */

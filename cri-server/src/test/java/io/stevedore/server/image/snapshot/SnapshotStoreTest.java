@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.stevedore.server.image.FileTrees;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -61,7 +62,7 @@ class SnapshotStoreTest {
       assertTrue(Files.exists(outside.resolve("keep")), "link target untouched");
       store.remove(A); // idempotent
     } finally {
-      SnapshotStore.deleteTree(outside);
+      FileTrees.delete(outside);
     }
   }
 
