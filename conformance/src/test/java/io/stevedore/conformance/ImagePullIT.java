@@ -226,7 +226,8 @@ class ImagePullIT {
         Map.entry("symlink-to-root", List.of(symlink("escape", "/"), file("escape/tmp/" + marker, "pwned", 0644))),
         Map.entry("symlink-to-parent", List.of(dir("d", 0755), symlink("d/up", "../../../../../../../tmp"),
             file("d/up/" + marker, "pwned", 0644))),
-        Map.entry("hardlink-out", List.of(hardlink(marker, "../../../../../../etc/passwd"))));
+        Map.entry("hardlink-out", List.of(hardlink(marker, "../../../../../../etc/passwd"))),
+        Map.entry("whiteout-of-parent", List.of(dir("d", 0755), file("d/.wh...", "", 0644))));
   }
 
   @Test

@@ -64,7 +64,15 @@ public final class LayerUnpacker {
         continue;
       }
       if (base.startsWith(WHITEOUT)) {
-        Path hidden = parent.resolve(base.substring(WHITEOUT.length()));
+        String hiddenName = base.substring(WHITEOUT.length());
+        if (hiddenName.startsWith(WHITEOUT)) {
+          continue; // other AUFS metadata (.wh..wh.plnk…): dropped, as containerd drops it
+        }
+        if (hiddenName.isEmpty() || hiddenName.equals(".") || hiddenName.equals("..")) {
+          // ".wh.." would hide (and so remove) the directory itself, ".wh..." the one above the layer
+          throw new UnpackException("entry \"" + e.name() + "\": whiteout names no file");
+        }
+        Path hidden = parent.resolve(hiddenName);
         removeExisting(hidden);
         sys.mknod(hidden, Syscalls.S_IFCHR, 0, 0);
         owner(hidden, e);

@@ -62,6 +62,15 @@ class LayerUnpackerTest {
   }
 
   @Test
+  void unpack_aufsMetadata_isDropped() throws Exception {
+    unpack(new TestTar().dir("d", 0755).file("d/.wh..wh.plnk", "", 0644).file("d/keep", "k", 0644).bytes());
+    assertEquals(List.of(), sys.calls, "no whiteout made for AUFS metadata");
+    try (Stream<Path> s = Files.list(dest.resolve("d"))) {
+      assertEquals(List.of("keep"), s.map(p -> p.getFileName().toString()).toList());
+    }
+  }
+
+  @Test
   void unpack_devicesAndFifos_goThroughMknod() throws Exception {
     var tar = new TestTar().entry("dev/null", '3', 0666, "").entry("dev/loop0", '4', 0660, "").entry("run/fifo", '6', 0600, "");
     unpack(tar.bytes());
@@ -104,7 +113,12 @@ class LayerUnpackerTest {
         new Hostile("hard link out", new TestTar().hardlink("h", "../evil-target"), "escapes the layer"),
         new Hostile("hard link to absent", new TestTar().hardlink("h", "etc/passwd"), "is not a file earlier in this layer"),
         new Hostile("file as parent", new TestTar().file("f", "x", 0644).file("f/evil", "x", 0644), "\"f\" is not a directory"),
-        new Hostile("unknown type", new TestTar().entry("weird", 'Z', 0644, ""), "unsupported tar entry type 'Z'"));
+        new Hostile("unknown type", new TestTar().entry("weird", 'Z', 0644, ""), "unsupported tar entry type 'Z'"),
+        new Hostile("whiteout of the dir itself", new TestTar().dir("d", 0755).file("d/.wh..", "", 0644),
+            "whiteout names no file"),
+        new Hostile("whiteout of the parent", new TestTar().file(".wh...", "", 0644), "whiteout names no file"),
+        new Hostile("whiteout with no name", new TestTar().dir("d", 0755).file("d/.wh.", "", 0644),
+            "whiteout names no file"));
   }
 
   @ParameterizedTest
