@@ -71,9 +71,7 @@ public final class ImagePuller {
         throw new CriException.NotFound("pull " + ref + ": " + e.getMessage());
       }
       throw new PullException("pull " + ref + ": " + e.getMessage(), e);
-    } catch (ManifestException | UnpackException e) {
-      throw new PullException("pull " + ref + ": " + e.getMessage(), e);
-    } catch (IOException e) {
+    } catch (ManifestException | UnpackException | IOException e) {
       throw new PullException("pull " + ref + ": " + e.getMessage(), e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -84,7 +82,7 @@ public final class ImagePuller {
   private ImageRecord doPull(ImageReference ref, Credentials creds)
       throws IOException, InterruptedException, RegistryException, ManifestException, UnpackException {
     Resolved top = registry.resolve(ref, creds);
-    List<String> manifests = new ArrayList<>();
+    var manifests = new StoredManifests();
     ManifestDocument doc = store(top.descriptor(), top.body(), manifests);
     ImageManifest manifest =
         switch (doc) {
@@ -112,25 +110,30 @@ public final class ImagePuller {
     unpackAll(ref, top, manifest.layers(), diffIds, chains, creds);
 
     List<ImageRecord.Layer> layers = new ArrayList<>();
-    long size = cfgDesc.size();
+    long size = cfgDesc.size() + manifests.bytes;
     for (int i = 0; i < chains.size(); i++) {
       Descriptor l = manifest.layers().get(i);
       layers.add(new ImageRecord.Layer(l.digest().toString(), l.size(), l.mediaType(), chains.get(i)));
       size += l.size();
     }
-    for (String m : manifests) {
-      size += content.path(m).toFile().length();
-    }
     String repoDigest = ref.repository() + "@" + top.descriptor().digest();
     List<String> tags = ref.tag().map(t -> List.of(ref.repository() + ":" + t)).orElse(List.of());
-    return new ImageRecord(cfgDesc.digest().toString(), tags, List.of(repoDigest), size, manifests, layers, false);
+    return new ImageRecord(
+        cfgDesc.digest().toString(), tags, List.of(repoDigest), size, manifests.digests, layers, false);
   }
 
-  private ManifestDocument store(Descriptor desc, byte[] body, List<String> manifests)
+  /** The index and manifest blobs a pull stored, and their total size (part of the image size). */
+  private static final class StoredManifests {
+    final List<String> digests = new ArrayList<>();
+    long bytes;
+  }
+
+  private ManifestDocument store(Descriptor desc, byte[] body, StoredManifests stored)
       throws IOException, InterruptedException, ManifestException {
     String digest = desc.digest().toString();
     content.ingest(digest, body.length, () -> new ByteArrayInputStream(body));
-    manifests.add(digest);
+    stored.digests.add(digest);
+    stored.bytes += body.length;
     return Manifests.parse(desc.mediaType(), body);
   }
 
