@@ -2,8 +2,6 @@ package io.stevedore.shim;
 
 import java.io.EOFException;
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
@@ -33,14 +31,7 @@ public final class ShimAttach implements AutoCloseable {
 
   /** Connects to the attach socket; fails if the shim is gone. */
   public static ShimAttach connect(Path socket) throws IOException {
-    SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
-    try {
-      ch.connect(UnixDomainSocketAddress.of(socket));
-    } catch (IOException e) {
-      ch.close();
-      throw new IOException("connect to shim attach socket " + socket + ": " + e.getMessage(), e);
-    }
-    return new ShimAttach(ch);
+    return new ShimAttach(UnixSockets.connect(socket, "shim attach socket"));
   }
 
   /** Sends bytes to the container's stdin (dropped if it was started without {@code --stdin}). */

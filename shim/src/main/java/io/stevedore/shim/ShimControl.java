@@ -1,8 +1,6 @@
 package io.stevedore.shim;
 
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -32,14 +30,7 @@ public final class ShimControl implements AutoCloseable {
 
   /** Connects to the control socket; fails if the shim is gone. */
   public static ShimControl connect(Path socket) throws IOException {
-    SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
-    try {
-      ch.connect(UnixDomainSocketAddress.of(socket));
-    } catch (IOException e) {
-      ch.close();
-      throw new IOException("connect to shim control socket " + socket + ": " + e.getMessage(), e);
-    }
-    return new ShimControl(ch);
+    return new ShimControl(UnixSockets.connect(socket, "shim control socket"));
   }
 
   /** Makes the shim reopen (create) the container log at its path, e.g. after rotation. */
