@@ -33,6 +33,19 @@ public final class LinuxSyscalls implements Syscalls {
       FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
           ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
 
+  private static final MethodHandle MOUNT = downcall("mount",
+      FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
+          ValueLayout.JAVA_LONG, ValueLayout.ADDRESS));
+  private static final MethodHandle UMOUNT2 = downcall("umount2",
+      FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+  private static final MethodHandle PRCTL = downcall("prctl",
+      FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+          ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
+  private static final MethodHandle WAITPID = downcall("waitpid",
+      FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+  private static final int PR_SET_CHILD_SUBREAPER = 36;
+  private static final int WNOHANG = 1;
+
   private static MethodHandle downcall(String name, FunctionDescriptor fd) {
     MemorySegment fn = LINKER.defaultLookup().find(name)
         .orElseThrow(() -> new IllegalStateException("libc has no " + name));
@@ -111,6 +124,69 @@ public final class LinuxSyscalls implements Syscalls {
       throw e;
     } catch (Throwable t) {
       throw new IllegalStateException("lsetxattr " + path, t);
+    }
+  }
+
+  @Override
+  public void mount(String source, Path target, String fsType, long flags, String data) throws SyscallException {
+    try (Arena a = Arena.ofConfined()) {
+      MemorySegment state = a.allocate(CAPTURED);
+      MemorySegment d = data == null ? MemorySegment.NULL : a.allocateFrom(data);
+      MemorySegment t = fsType == null ? MemorySegment.NULL : a.allocateFrom(fsType);
+      int r = (int) MOUNT.invokeExact(state, a.allocateFrom(source == null ? "none" : source),
+          a.allocateFrom(target.toString()), t, flags, d);
+      if (r < 0) {
+        throw new SyscallException("mount " + fsType, target, (int) ERRNO.get(state, 0L));
+      }
+    } catch (SyscallException e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new IllegalStateException("mount " + target, t);
+    }
+  }
+
+  @Override
+  public void umount2(Path target, int flags) throws SyscallException {
+    try (Arena a = Arena.ofConfined()) {
+      MemorySegment state = a.allocate(CAPTURED);
+      int r = (int) UMOUNT2.invokeExact(state, a.allocateFrom(target.toString()), flags);
+      if (r < 0) {
+        throw new SyscallException("umount2", target, (int) ERRNO.get(state, 0L));
+      }
+    } catch (SyscallException e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new IllegalStateException("umount2 " + target, t);
+    }
+  }
+
+  @Override
+  public void setChildSubreaper() throws SyscallException {
+    try (Arena a = Arena.ofConfined()) {
+      MemorySegment state = a.allocate(CAPTURED);
+      int r = (int) PRCTL.invokeExact(state, PR_SET_CHILD_SUBREAPER, 1L, 0L, 0L, 0L);
+      if (r < 0) {
+        throw new SyscallException("prctl", "PR_SET_CHILD_SUBREAPER", (int) ERRNO.get(state, 0L));
+      }
+    } catch (SyscallException e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new IllegalStateException("prctl", t);
+    }
+  }
+
+  @Override
+  public boolean reap(int pid) {
+    if (pid <= 0) {
+      throw new IllegalArgumentException("pid " + pid);
+    }
+    try (Arena a = Arena.ofConfined()) {
+      MemorySegment state = a.allocate(CAPTURED);
+      MemorySegment status = a.allocate(ValueLayout.JAVA_INT);
+      int r = (int) WAITPID.invokeExact(state, pid, status, WNOHANG);
+      return r == pid;
+    } catch (Throwable t) {
+      throw new IllegalStateException("waitpid " + pid, t);
     }
   }
 }

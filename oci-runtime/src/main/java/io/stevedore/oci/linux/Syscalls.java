@@ -27,6 +27,44 @@ public interface Syscalls {
   /** {@code lsetxattr(2)}: sets an extended attribute without following a final symlink. */
   void lsetxattr(Path path, String name, byte[] value) throws SyscallException;
 
+  /**
+   * {@code mount(2)}. {@code data} is the file system's option string ({@code lowerdir=…} for
+   * overlay); it must fit in one page.
+   */
+  default void mount(String source, Path target, String fsType, long flags, String data) throws SyscallException {
+    throw new UnsupportedOperationException("mount");
+  }
+
+  /** {@code umount2(2)}; {@link #MNT_DETACH} for a lazy unmount. */
+  default void umount2(Path target, int flags) throws SyscallException {
+    throw new UnsupportedOperationException("umount2");
+  }
+
+  /**
+   * {@code prctl(PR_SET_CHILD_SUBREAPER, 1)}: orphaned descendants are reparented to this process
+   * instead of init, so this process must reap them ({@link #reap}).
+   */
+  default void setChildSubreaper() throws SyscallException {
+    throw new UnsupportedOperationException("prctl");
+  }
+
+  /**
+   * {@code waitpid(pid, WNOHANG)} for one child this process did not start through the JDK (an
+   * adopted orphan). Returns whether it was reaped: false while it runs, or when it is not our
+   * child ({@code ECHILD}).
+   */
+  default boolean reap(int pid) {
+    throw new UnsupportedOperationException("waitpid");
+  }
+
+  long MS_RDONLY = 1;
+  long MS_NOSUID = 2;
+  long MS_NODEV = 4;
+  long MS_NOEXEC = 8;
+  long MS_BIND = 4096;
+  long MS_REC = 16384;
+  long MS_PRIVATE = 1 << 18;
+  int MNT_DETACH = 2;
   int S_IFIFO = 0010000;
   int S_IFCHR = 0020000;
   int S_IFBLK = 0060000;

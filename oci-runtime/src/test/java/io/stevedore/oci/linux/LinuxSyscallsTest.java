@@ -74,4 +74,35 @@ class LinuxSyscallsTest {
     assertEquals(0x10302L, LinuxSyscalls.makedev(259, 2));
     assertEquals(0x12300845L, LinuxSyscalls.makedev(8, 0x12345)); // minor bits above 8 go to bit 20
   }
+
+  @Test
+  void mount_tmpfs_isVisibleThenGoneAfterUmount2() throws Exception {
+    assumeTrue("root".equals(System.getProperty("user.name")), "needs root");
+    Path target = Files.createDirectory(tmp.resolve("mnt"));
+    sys.mount("tmpfs", target, "tmpfs", Syscalls.MS_NOSUID | Syscalls.MS_NODEV, "size=1m,mode=700");
+    try {
+      assertTrue(mountinfo().contains(" " + target + " "), "mounted");
+      Files.writeString(target.resolve("f"), "x");
+    } finally {
+      sys.umount2(target, Syscalls.MNT_DETACH);
+    }
+    assertTrue(!mountinfo().contains(" " + target + " "), "unmounted");
+    assertTrue(!Files.exists(target.resolve("f")), "the file lived on the tmpfs");
+  }
+
+  @Test
+  void umount2_notAMountPoint_isEinval() throws Exception {
+    assumeTrue("root".equals(System.getProperty("user.name")), "needs root");
+    var e = assertThrows(SyscallException.class, () -> sys.umount2(tmp, 0));
+    assertEquals(Errno.EINVAL, e.errno());
+  }
+
+  @Test
+  void reap_notOurChild_isFalse() {
+    assertTrue(!sys.reap(1));
+  }
+
+  private static String mountinfo() throws java.io.IOException {
+    return Files.readString(Path.of("/proc/self/mountinfo"));
+  }
 }
