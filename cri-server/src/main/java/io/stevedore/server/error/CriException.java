@@ -33,6 +33,13 @@ public abstract sealed class CriException extends RuntimeException {
     }
   }
 
+  /** The operation ran out of its own time (an exec past its timeout). */
+  public static final class DeadlineExceeded extends CriException {
+    public DeadlineExceeded(String message) {
+      super(message, null);
+    }
+  }
+
   /** The daemon cannot serve this now (recovering, a shim unreachable); a retry may succeed. */
   public static final class Unavailable extends CriException {
     public Unavailable(String message, Throwable cause) {

@@ -21,6 +21,7 @@ public final class StatusMapping {
           case CriException.InvalidArgument e -> Status.INVALID_ARGUMENT;
           case CriException.FailedPrecondition e -> Status.FAILED_PRECONDITION;
           case CriException.Unavailable e -> Status.UNAVAILABLE;
+          case CriException.DeadlineExceeded e -> Status.DEADLINE_EXCEEDED;
           case CriException.Unimplemented e -> Status.UNIMPLEMENTED;
           case StatusRuntimeException e -> e.getStatus();
           case StatusException e -> e.getStatus();
