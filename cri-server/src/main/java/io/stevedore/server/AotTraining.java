@@ -104,7 +104,10 @@ public final class AotTraining {
         images.imageFsInfo(ImageFsInfoRequest.getDefaultInstance());
         images.listImages(ListImagesRequest.getDefaultInstance());
         images.imageStatus(ImageStatusRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage("busybox")).build());
-        expectError(() -> runtime.listPodSandbox(ListPodSandboxRequest.getDefaultInstance()));
+        runtime.listPodSandbox(ListPodSandboxRequest.getDefaultInstance());
+        runtime.listContainers(io.stevedore.cri.v1.ListContainersRequest.getDefaultInstance());
+        expectError(() -> runtime.containerStatus(io.stevedore.cri.v1.ContainerStatusRequest.newBuilder()
+            .setContainerId("nothing").build()));
         expectError(() -> runtime.startContainer(StartContainerRequest.getDefaultInstance()));
       }
     } finally {

@@ -25,6 +25,15 @@ import io.stevedore.server.grpc.RuntimeGrpcService;
 import io.stevedore.server.grpc.UdsGrpcServer;
 import io.stevedore.server.info.CniNetworkReadiness;
 import io.stevedore.server.info.RuntimeInfoService;
+import io.stevedore.server.container.ContainerService;
+import io.stevedore.server.container.Runtimes;
+import io.stevedore.server.container.spec.ContainerSpecGenerator;
+import io.stevedore.server.sandbox.SandboxService;
+import io.stevedore.server.stats.CgroupStats;
+import io.stevedore.server.stats.StatsService;
+import io.stevedore.shim.Pinns;
+import io.stevedore.shim.ShimLauncher;
+import java.time.Duration;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -56,6 +65,8 @@ public final class CriDaemon implements AutoCloseable {
   private StateLock lock;
   private UdsGrpcServer server;
   private HealthStatusManager health;
+  private SandboxService sandboxes;
+  private ContainerService containers;
 
   public CriDaemon(DaemonConfig config) {
     this.config = config;
@@ -79,11 +90,34 @@ public final class CriDaemon implements AutoCloseable {
       var fsUsage =
           new ImageFsUsage(
               config.root().resolve("snapshots"), config.root().resolve("containers"), InstantSource.system());
-      var images = images(config);
+      var sys = new LinuxSyscalls();
+      try {
+        // Shims double-fork and detach: we adopt them, so their exits are ours to reap rather
+        // than init's (which, on some machines, never reaps them).
+        sys.setChildSubreaper();
+      } catch (IOException e) {
+        log.atWarn().log("cannot become a child subreaper: {}", e.getMessage());
+      }
+      var snapshots = new SnapshotStore(config.root().resolve("snapshots"));
+      var images = images(config, snapshots, this::snapshotsInUse);
+      Path nativeDir = Path.of(System.getProperty("stevedore.native.dir", "shim/target/native"));
+      var runtimes = new Runtimes(config);
+      var launcher = new ShimLauncher(nativeDir.resolve("stevedore-shim"), Duration.ofSeconds(60));
+      Path exitDir = config.runRoot().resolve("exits");
+      var cni = new CniClient(CniClientConfig.defaults().withBinDirs(config.cniBinDirs()));
+      sandboxes = new SandboxService(config.root().resolve("sandboxes"), config.runRoot().resolve("sandboxes"),
+          new Pinns(nativeDir.resolve("stevedore-pinns"), config.runRoot().resolve("ns")), cni, config.cniConfDir(),
+          nativeDir.resolve("stevedore-pause"), launcher, exitDir, runtimes, sys, Path.of("/sys/fs/cgroup"));
+      containers = new ContainerService(config.root().resolve("containers"), config.runRoot().resolve("containers"),
+          exitDir, sandboxes, images, snapshots, runtimes, launcher,
+          new ContainerSpecGenerator(ContainerSpecGenerator.Options.forThisProcess()), sys);
+      sandboxes.setContainers(containers);
+      var stats = new StatsService(sandboxes, containers, new CgroupStats(Path.of("/sys/fs/cgroup")));
       health = new HealthStatusManager();
       health.setStatus("", ServingStatus.NOT_SERVING);
       List<BindableService> services =
-          List.of(new RuntimeGrpcService(rpc, info), new ImageGrpcService(rpc, images, fsUsage), health.getHealthService());
+          List.of(new RuntimeGrpcService(rpc, info, sandboxes, containers, stats),
+              new ImageGrpcService(rpc, images, fsUsage), health.getHealthService());
       server = UdsGrpcServer.start(config.socket(), services);
     } catch (IOException e) {
       closeQuietly();
@@ -92,7 +126,12 @@ public final class CriDaemon implements AutoCloseable {
       closeQuietly();
       throw e;
     }
-    recover();
+    try {
+      recover();
+    } catch (IOException | RuntimeException e) {
+      closeQuietly();
+      throw new DaemonStartException("recovery failed: " + e.getMessage(), e);
+    }
     ready = true;
     health.setStatus("", ServingStatus.SERVING);
     log.atInfo()
@@ -103,7 +142,17 @@ public final class CriDaemon implements AutoCloseable {
   }
 
   /** The image service and its stores, per StateLayout under the state root. */
-  private static ImageService images(DaemonConfig config) throws IOException, DaemonStartException {
+  /** Snapshots that containers' root file systems are made of: image GC must keep them. */
+  private Set<String> snapshotsInUse() {
+    var used = new java.util.HashSet<String>();
+    if (containers != null) {
+      containers.records().forEach(r -> used.addAll(r.layers()));
+    }
+    return used;
+  }
+
+  private static ImageService images(DaemonConfig config, SnapshotStore snapshots,
+      java.util.function.Supplier<Set<String>> inUse) throws IOException, DaemonStartException {
     RegistryHosts hosts;
     try {
       hosts = RegistryHosts.load(config.images().registryConfigDir());
@@ -111,19 +160,20 @@ public final class CriDaemon implements AutoCloseable {
       throw new DaemonStartException("registry configuration: " + e.getMessage(), e);
     }
     var content = new ContentStore(config.root().resolve("content"));
-    var snapshots = new SnapshotStore(config.root().resolve("snapshots"));
     var registry = new RegistryClient(hosts, config.images().noProgressTimeout());
     var puller = new ImagePuller(registry, content, snapshots, new LayerUnpacker(new LinuxSyscalls()),
         Platform.linuxAmd64(), config.images().maxConcurrentDownloads());
-    // No containers yet: nothing but image records keeps a snapshot alive.
-    return new ImageService(new ImageStore(config.root().resolve("images")), content, snapshots, puller, Set::of);
+    return new ImageService(new ImageStore(config.root().resolve("images")), content, snapshots, puller, inUse);
   }
 
   /**
-   * Reconciles the state store with what survived on the machine. There is no state to recover
-   * yet: sandboxes and containers bring their own recovery steps here.
+   * Reconciles the state store with what survived on the machine: pods first (their namespaces),
+   * then containers (exits recorded by shims while we were down, vanished shims, stray bundles).
    */
-  private void recover() {}
+  private void recover() throws IOException {
+    sandboxes.recover();
+    containers.recover();
+  }
 
   public boolean isReady() {
     return ready;
@@ -144,6 +194,13 @@ public final class CriDaemon implements AutoCloseable {
       server = null;
     }
     closeQuietly();
+    if (containers != null) {
+      try {
+        containers.close();
+      } catch (IOException e) {
+        log.atWarn().log("closing the exit watcher failed: {}", e.getMessage());
+      }
+    }
     log.info("stevedore stopped");
   }
 

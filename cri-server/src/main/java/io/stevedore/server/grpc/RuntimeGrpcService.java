@@ -7,7 +7,10 @@ import static io.stevedore.server.grpc.Requests.requirePodConfig;
 
 import io.grpc.stub.StreamObserver;
 import io.stevedore.cri.v1.*;
+import io.stevedore.server.container.ContainerService;
 import io.stevedore.server.info.RuntimeInfoService;
+import io.stevedore.server.sandbox.SandboxService;
+import io.stevedore.server.stats.StatsService;
 import org.slf4j.event.Level;
 
 /**
@@ -20,10 +23,17 @@ import org.slf4j.event.Level;
 public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceImplBase {
   private final Rpc rpc;
   private final RuntimeInfoService info;
+  private final SandboxService sandboxes;
+  private final ContainerService containers;
+  private final StatsService stats;
 
-  public RuntimeGrpcService(Rpc rpc, RuntimeInfoService info) {
+  public RuntimeGrpcService(
+      Rpc rpc, RuntimeInfoService info, SandboxService sandboxes, ContainerService containers, StatsService stats) {
     this.rpc = rpc;
     this.info = info;
+    this.sandboxes = sandboxes;
+    this.containers = containers;
+    this.stats = stats;
   }
 
   // ---- runtime information
@@ -46,7 +56,10 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
   @Override
   public void updateRuntimeConfig(
       UpdateRuntimeConfigRequest req, StreamObserver<UpdateRuntimeConfigResponse> out) {
-    notYet("UpdateRuntimeConfig", Level.INFO, "", out);
+    rpc.unary("UpdateRuntimeConfig", Level.INFO, "", out, () -> {
+      info.updateRuntimeConfig(req.getRuntimeConfig().getNetworkConfig().getPodCidr());
+      return UpdateRuntimeConfigResponse.getDefaultInstance();
+    });
   }
 
   // ---- pod sandboxes
@@ -54,52 +67,78 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
   @Override
   public void runPodSandbox(RunPodSandboxRequest req, StreamObserver<RunPodSandboxResponse> out) {
     var name = req.getConfig().getMetadata().getName();
-    notYet("RunPodSandbox", Level.INFO, name, out, () -> requirePodConfig(req.hasConfig(), req.getConfig()));
+    rpc.unary("RunPodSandbox", Level.INFO, name, out, () -> {
+      requirePodConfig(req.hasConfig(), req.getConfig());
+      return RunPodSandboxResponse.newBuilder()
+          .setPodSandboxId(sandboxes.run(req.getConfig(), req.getRuntimeHandler()))
+          .build();
+    });
   }
 
   @Override
   public void stopPodSandbox(StopPodSandboxRequest req, StreamObserver<StopPodSandboxResponse> out) {
-    podCall("StopPodSandbox", Level.INFO, req.getPodSandboxId(), out);
+    rpc.unary("StopPodSandbox", Level.INFO, req.getPodSandboxId(), out, () -> {
+      sandboxes.stop(requireId(req.getPodSandboxId(), "pod_sandbox_id"));
+      return StopPodSandboxResponse.getDefaultInstance();
+    });
   }
 
   @Override
   public void removePodSandbox(
       RemovePodSandboxRequest req, StreamObserver<RemovePodSandboxResponse> out) {
-    podCall("RemovePodSandbox", Level.INFO, req.getPodSandboxId(), out);
+    rpc.unary("RemovePodSandbox", Level.INFO, req.getPodSandboxId(), out, () -> {
+      sandboxes.remove(requireId(req.getPodSandboxId(), "pod_sandbox_id"));
+      return RemovePodSandboxResponse.getDefaultInstance();
+    });
   }
 
   @Override
   public void podSandboxStatus(
       PodSandboxStatusRequest req, StreamObserver<PodSandboxStatusResponse> out) {
-    podCall("PodSandboxStatus", Level.DEBUG, req.getPodSandboxId(), out);
+    rpc.unary("PodSandboxStatus", Level.DEBUG, req.getPodSandboxId(), out, () -> {
+      String id = requireId(req.getPodSandboxId(), "pod_sandbox_id");
+      var b = PodSandboxStatusResponse.newBuilder().setStatus(sandboxes.status(id));
+      if (req.getVerbose()) {
+        b.putAllInfo(sandboxes.verboseInfo(id));
+        b.addAllContainersStatuses(sandboxes.containerStatuses(id));
+      }
+      return b.setTimestamp(io.stevedore.server.state.Dirs.nowNanos()).build();
+    });
   }
 
   @Override
   public void listPodSandbox(ListPodSandboxRequest req, StreamObserver<ListPodSandboxResponse> out) {
-    notYet("ListPodSandbox", Level.DEBUG, "", out);
+    rpc.unary("ListPodSandbox", Level.DEBUG, "", out,
+        () -> ListPodSandboxResponse.newBuilder().addAllItems(sandboxes.list(req.getFilter())).build());
   }
 
   @Override
   public void streamPodSandboxes(
       StreamPodSandboxesRequest req, StreamObserver<StreamPodSandboxesResponse> out) {
-    notYet("StreamPodSandboxes", Level.DEBUG, "", out);
+    rpc.serverStream("StreamPodSandboxes", Level.DEBUG, out, send -> {
+      send.accept(StreamPodSandboxesResponse.newBuilder().addAllPodSandboxes(sandboxes.list(req.getFilter())).build());
+    });
   }
 
   @Override
   public void podSandboxStats(PodSandboxStatsRequest req, StreamObserver<PodSandboxStatsResponse> out) {
-    podCall("PodSandboxStats", Level.DEBUG, req.getPodSandboxId(), out);
+    rpc.unary("PodSandboxStats", Level.DEBUG, req.getPodSandboxId(), out, () -> PodSandboxStatsResponse.newBuilder()
+        .setStats(stats.pod(requireId(req.getPodSandboxId(), "pod_sandbox_id"))).build());
   }
 
   @Override
   public void listPodSandboxStats(
       ListPodSandboxStatsRequest req, StreamObserver<ListPodSandboxStatsResponse> out) {
-    notYet("ListPodSandboxStats", Level.DEBUG, "", out);
+    rpc.unary("ListPodSandboxStats", Level.DEBUG, "", out,
+        () -> ListPodSandboxStatsResponse.newBuilder().addAllStats(stats.pods(req.getFilter())).build());
   }
 
   @Override
   public void streamPodSandboxStats(
       StreamPodSandboxStatsRequest req, StreamObserver<StreamPodSandboxStatsResponse> out) {
-    notYet("StreamPodSandboxStats", Level.DEBUG, "", out);
+    rpc.serverStream("StreamPodSandboxStats", Level.DEBUG, out, send -> {
+      send.accept(StreamPodSandboxStatsResponse.newBuilder().addAllPodSandboxStats(stats.pods(req.getFilter())).build());
+    });
   }
 
   @Override
@@ -135,72 +174,94 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
 
   @Override
   public void createContainer(CreateContainerRequest req, StreamObserver<CreateContainerResponse> out) {
-    notYet(
-        "CreateContainer",
-        Level.INFO,
-        req.getPodSandboxId(),
-        out,
-        () -> {
-          requireId(req.getPodSandboxId(), "pod_sandbox_id");
-          requireContainerConfig(req.hasConfig(), req.getConfig());
-        });
+    rpc.unary("CreateContainer", Level.INFO, req.getPodSandboxId(), out, () -> {
+      requireId(req.getPodSandboxId(), "pod_sandbox_id");
+      requireContainerConfig(req.hasConfig(), req.getConfig());
+      return CreateContainerResponse.newBuilder()
+          .setContainerId(containers.create(req.getPodSandboxId(), req.getConfig()))
+          .build();
+    });
   }
 
   @Override
   public void startContainer(StartContainerRequest req, StreamObserver<StartContainerResponse> out) {
-    containerCall("StartContainer", Level.INFO, req.getContainerId(), out);
+    rpc.unary("StartContainer", Level.INFO, req.getContainerId(), out, () -> {
+      containers.start(requireId(req.getContainerId(), "container_id"));
+      return StartContainerResponse.getDefaultInstance();
+    });
   }
 
   @Override
   public void stopContainer(StopContainerRequest req, StreamObserver<StopContainerResponse> out) {
-    containerCall("StopContainer", Level.INFO, req.getContainerId(), out);
+    rpc.unary("StopContainer", Level.INFO, req.getContainerId(), out, () -> {
+      containers.stop(requireId(req.getContainerId(), "container_id"), req.getTimeout());
+      return StopContainerResponse.getDefaultInstance();
+    });
   }
 
   @Override
   public void removeContainer(RemoveContainerRequest req, StreamObserver<RemoveContainerResponse> out) {
-    containerCall("RemoveContainer", Level.INFO, req.getContainerId(), out);
+    rpc.unary("RemoveContainer", Level.INFO, req.getContainerId(), out, () -> {
+      containers.remove(requireId(req.getContainerId(), "container_id"));
+      return RemoveContainerResponse.getDefaultInstance();
+    });
   }
 
   @Override
   public void containerStatus(ContainerStatusRequest req, StreamObserver<ContainerStatusResponse> out) {
-    containerCall("ContainerStatus", Level.DEBUG, req.getContainerId(), out);
+    rpc.unary("ContainerStatus", Level.DEBUG, req.getContainerId(), out, () -> {
+      String id = requireId(req.getContainerId(), "container_id");
+      var b = ContainerStatusResponse.newBuilder().setStatus(containers.status(id));
+      if (req.getVerbose()) b.putAllInfo(containers.verboseInfo(id));
+      return b.build();
+    });
   }
 
   @Override
   public void listContainers(ListContainersRequest req, StreamObserver<ListContainersResponse> out) {
-    notYet("ListContainers", Level.DEBUG, "", out);
+    rpc.unary("ListContainers", Level.DEBUG, "", out,
+        () -> ListContainersResponse.newBuilder().addAllContainers(containers.list(req.getFilter())).build());
   }
 
   @Override
   public void streamContainers(
       StreamContainersRequest req, StreamObserver<StreamContainersResponse> out) {
-    notYet("StreamContainers", Level.DEBUG, "", out);
+    rpc.serverStream("StreamContainers", Level.DEBUG, out, send -> {
+      send.accept(StreamContainersResponse.newBuilder().addAllContainers(containers.list(req.getFilter())).build());
+    });
   }
 
   @Override
   public void updateContainerResources(
       UpdateContainerResourcesRequest req, StreamObserver<UpdateContainerResourcesResponse> out) {
-    containerCall("UpdateContainerResources", Level.INFO, req.getContainerId(), out);
+    rpc.unary("UpdateContainerResources", Level.INFO, req.getContainerId(), out, () -> {
+      containers.updateResources(requireId(req.getContainerId(), "container_id"), req.getLinux());
+      return UpdateContainerResourcesResponse.getDefaultInstance();
+    });
   }
 
   @Override
   public void reopenContainerLog(
       ReopenContainerLogRequest req, StreamObserver<ReopenContainerLogResponse> out) {
-    containerCall("ReopenContainerLog", Level.INFO, req.getContainerId(), out);
+    rpc.unary("ReopenContainerLog", Level.INFO, req.getContainerId(), out, () -> {
+      containers.reopenLog(requireId(req.getContainerId(), "container_id"));
+      return ReopenContainerLogResponse.getDefaultInstance();
+    });
   }
 
   @Override
   public void execSync(ExecSyncRequest req, StreamObserver<ExecSyncResponse> out) {
     // DEBUG: kubelet's exec probes call this every few seconds per container.
-    notYet(
-        "ExecSync",
-        Level.DEBUG,
-        req.getContainerId(),
-        out,
-        () -> {
-          requireId(req.getContainerId(), "container_id");
-          requireCommand(req.getCmdList(), "cmd");
-        });
+    rpc.unary("ExecSync", Level.DEBUG, req.getContainerId(), out, () -> {
+      requireId(req.getContainerId(), "container_id");
+      requireCommand(req.getCmdList(), "cmd");
+      var r = containers.execSync(req.getContainerId(), req.getCmdList(), req.getTimeout());
+      return ExecSyncResponse.newBuilder()
+          .setStdout(com.google.protobuf.ByteString.copyFrom(r.stdout()))
+          .setStderr(com.google.protobuf.ByteString.copyFrom(r.stderr()))
+          .setExitCode(r.exitCode())
+          .build();
+    });
   }
 
   @Override
@@ -223,19 +284,23 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
 
   @Override
   public void containerStats(ContainerStatsRequest req, StreamObserver<ContainerStatsResponse> out) {
-    containerCall("ContainerStats", Level.DEBUG, req.getContainerId(), out);
+    rpc.unary("ContainerStats", Level.DEBUG, req.getContainerId(), out, () -> ContainerStatsResponse.newBuilder()
+        .setStats(stats.container(requireId(req.getContainerId(), "container_id"))).build());
   }
 
   @Override
   public void listContainerStats(
       ListContainerStatsRequest req, StreamObserver<ListContainerStatsResponse> out) {
-    notYet("ListContainerStats", Level.DEBUG, "", out);
+    rpc.unary("ListContainerStats", Level.DEBUG, "", out,
+        () -> ListContainerStatsResponse.newBuilder().addAllStats(stats.containers(req.getFilter())).build());
   }
 
   @Override
   public void streamContainerStats(
       StreamContainerStatsRequest req, StreamObserver<StreamContainerStatsResponse> out) {
-    notYet("StreamContainerStats", Level.DEBUG, "", out);
+    rpc.serverStream("StreamContainerStats", Level.DEBUG, out, send -> {
+      send.accept(StreamContainerStatsResponse.newBuilder().addAllContainerStats(stats.containers(req.getFilter())).build());
+    });
   }
 
   @Override

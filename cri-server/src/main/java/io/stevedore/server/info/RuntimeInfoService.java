@@ -20,6 +20,7 @@ import java.util.function.Supplier;
  * RuntimeConfig}).
  */
 public final class RuntimeInfoService {
+  private volatile String podCidr = "";
   /** The condition reasons kubelet shows; the names containerd and CRI-O use. */
   static final String NETWORK_NOT_READY = "NetworkPluginNotReady";
 
@@ -74,6 +75,21 @@ public final class RuntimeInfoService {
       res.putAllInfo(verboseInfo.get());
     }
     return res.build();
+  }
+
+  /**
+   * UpdateRuntimeConfig: kubelet tells the pod CIDR. The CNI config in use already has its own
+   * ranges, so it is recorded and shown, not applied (as containerd without a CNI template).
+   */
+  public void updateRuntimeConfig(String podCidr) {
+    if (!podCidr.isEmpty()) {
+      this.podCidr = podCidr;
+    }
+  }
+
+  /** The pod CIDR kubelet last sent; empty until then. */
+  public String podCidr() {
+    return podCidr;
   }
 
   public RuntimeConfigResponse runtimeConfig() {

@@ -23,7 +23,7 @@ import io.stevedore.cri.v1.ImageServiceGrpc;
 import io.stevedore.cri.v1.ImageSpec;
 import io.stevedore.cri.v1.ImageStatusRequest;
 import io.stevedore.cri.v1.ListImagesRequest;
-import io.stevedore.cri.v1.ListPodSandboxRequest;
+import io.stevedore.cri.v1.ListMetricDescriptorsRequest;
 import io.stevedore.cri.v1.PodSandboxConfig;
 import io.stevedore.cri.v1.PodSandboxMetadata;
 import io.stevedore.cri.v1.PullImageRequest;
@@ -89,7 +89,7 @@ class CriEdgeTest {
     server =
         InProcessServerBuilder.forName(name)
             .directExecutor()
-            .addService(new RuntimeGrpcService(rpc, info))
+            .addService(new RuntimeGrpcService(rpc, info, null, null, null)) // validation fails before any service
             .addService(new ImageGrpcService(rpc, imageService, fs))
             .build()
             .start();
@@ -178,12 +178,10 @@ class CriEdgeTest {
         .setMetadata(ContainerMetadata.newBuilder().setName("c"))
         .setImage(ImageSpec.newBuilder().setImage("busybox"));
     return Stream.of(
-        new Case("unimplemented list", s -> s.runtime().listPodSandbox(ListPodSandboxRequest.getDefaultInstance()),
-            Status.Code.UNIMPLEMENTED, "ListPodSandbox is not implemented by stevedore yet"),
+        new Case("unimplemented unary", s -> s.runtime().listMetricDescriptors(ListMetricDescriptorsRequest.getDefaultInstance()),
+            Status.Code.UNIMPLEMENTED, "ListMetricDescriptors is not implemented by stevedore yet"),
         new Case("unimplemented stream", s -> s.runtime().getContainerEvents(GetEventsRequest.getDefaultInstance()).hasNext(),
             Status.Code.UNIMPLEMENTED, "GetContainerEvents is not implemented by stevedore yet"),
-        new Case("valid run, not yet", s -> s.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(pod).build()),
-            Status.Code.UNIMPLEMENTED, "RunPodSandbox is not implemented by stevedore yet"),
         new Case("run without config", s -> s.runtime().runPodSandbox(RunPodSandboxRequest.getDefaultInstance()),
             Status.Code.INVALID_ARGUMENT, "config must be set"),
         new Case("run without uid", s -> s.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder()
