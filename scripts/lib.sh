@@ -19,6 +19,7 @@ SD_PACKAGES=(
     "procps:ps"
     "docker-registry:/usr/bin/docker-registry"       # a real registry for the image tests
     "attr:getfattr"                                  # the image tests read overlay xattrs
+    "busybox-static:/bin/busybox"                    # the container tests' image is built from it
 )
 
 sd_have() { case "$1" in /*) [ -e "$1" ] ;; *) command -v "$1" >/dev/null 2>&1 ;; esac; }

@@ -96,6 +96,12 @@ final class PauseProcess {
     while (!Files.exists(exit) && System.nanoTime() < deadline && rtKnows(rt, id)) {
       Thread.sleep(5);
     }
+    // The shim records the exit just after the runtime sees it: wait for the file so that it
+    // is not written after we remove it.
+    long grace = System.nanoTime() + 2_000_000_000L;
+    while (!Files.exists(exit) && System.nanoTime() < grace) {
+      Thread.sleep(5);
+    }
     delete(rt, id);
     try {
       io.stevedore.server.state.Dirs.deleteTree(
