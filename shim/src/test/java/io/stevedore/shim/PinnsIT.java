@@ -96,6 +96,7 @@ class PinnsIT {
       assertEquals(Optional.of(pinned), nsfsMount(pin));
     }
     assertEquals("pod-x", run("nsenter", "--net=" + net, "--uts=" + uts, "hostname"));
+    assertTrue(run("nsenter", "--net=" + net, "ip", "-o", "link", "show", "lo").contains("UP"), "lo is up");
     assertEquals(portStart, run("nsenter", "--net=" + net, "cat", "/proc/sys/" + PORT_START));
     assertEquals(shmmax, run("nsenter", "--ipc=" + ipc, "cat", "/proc/sys/" + SHMMAX));
     assertEquals(hostPortStart, hostSysctl(PORT_START));
