@@ -78,7 +78,7 @@ final class PodNetwork {
         if ("portmap".equals(plugins.get(i).path("type").asText())) plugins.remove(i);
       }
       cached = NetworkConfigs.parse(JSON.writeValueAsString(root), net.name() + " without portmap");
-    } catch (java.io.IOException | ClassCastException e) {
+    } catch (java.io.IOException | CniException | ClassCastException e) {
       return net;
     }
     withoutPortmap = cached;
