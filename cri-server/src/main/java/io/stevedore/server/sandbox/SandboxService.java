@@ -306,7 +306,7 @@ public final class SandboxService implements Pods {
     SandboxRecord r = s.record;
     String id = r.id();
     try {
-      if (r.pausePid() > 0 || Files.exists(runDir.resolve(id).resolve("pause"))) {
+      if (r.pausePid() > 0) { // a pause that failed to start was cleaned up by PauseProcess.start
         pause.stop(runtimes.get(r.runtimeHandler()), id);
         if (r.pauseShimPid() > 0) sys.reap(r.pauseShimPid());
       }
