@@ -110,7 +110,7 @@ public final class CriDaemon implements AutoCloseable {
           nativeDir.resolve("stevedore-pause"), launcher, exitDir, runtimes, sys, Path.of("/sys/fs/cgroup"));
       containers = new ContainerService(config.root().resolve("containers"), config.runRoot().resolve("containers"),
           exitDir, sandboxes, images, snapshots, runtimes, launcher,
-          new ContainerSpecGenerator(ContainerSpecGenerator.Options.forThisProcess()), sys);
+          new ContainerSpecGenerator(ContainerSpecGenerator.Options.forThisHost()), sys);
       sandboxes.setContainers(containers);
       var stats = new StatsService(sandboxes, containers, new CgroupStats(Path.of("/sys/fs/cgroup")));
       health = new HealthStatusManager();

@@ -530,7 +530,8 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
       if (r.status().state() == ContainerState.CONTAINER_RUNNING) {
         RuncCli rt = runtimes.get(pods.runtimeHandler(r.sandboxId()));
         try {
-          rt.update(id, specs.resources(res));
+          var current = readSpec(id).map(sp -> sp.linux() == null ? null : sp.linux().resources()).orElse(null);
+          rt.update(id, specs.updatedResources(current, res));
         } catch (OciRuntimeException e) {
           throw new IllegalStateException("update container \"" + id + "\": " + e.runtimeMessage(), e);
         } catch (InterruptedException e) {

@@ -84,6 +84,12 @@ public record Linux(
         rootfsPropagation, maskedPaths, readonlyPaths, mountLabel);
   }
 
+  /** {@code rootfsPropagation}: {@code rprivate}, {@code rslave} or {@code rshared}; null for the runtime's default. */
+  public Linux withRootfsPropagation(String rootfsPropagation) {
+    return new Linux(uidMappings, gidMappings, sysctl, resources, cgroupsPath, namespaces, devices, seccomp,
+        rootfsPropagation, maskedPaths, readonlyPaths, mountLabel);
+  }
+
   /** The namespaces with the one of {@code type} replaced (in place) or appended. */
   public Linux withNamespace(Namespace ns) {
     List<Namespace> out = new ArrayList<>(namespaces.size() + 1);

@@ -34,6 +34,10 @@ public record Mount(
     this(destination, type, source, options, List.of(), List.of());
   }
 
+  public Mount withOptions(List<String> options) {
+    return new Mount(destination, type, source, options, uidMappings, gidMappings);
+  }
+
   /** A bind mount of a host path; {@code options} should include {@code rbind} or {@code bind}. */
   public static Mount bind(String hostPath, String destination, List<String> options) {
     return new Mount(destination, "bind", hostPath, options);

@@ -78,6 +78,16 @@ public record Process(
         apparmorProfile, oomScoreAdj, selinuxLabel);
   }
 
+  public Process withConsoleSize(ConsoleSize consoleSize) {
+    return new Process(terminal, consoleSize, user, args, env, cwd, capabilities, rlimits, noNewPrivileges,
+        apparmorProfile, oomScoreAdj, selinuxLabel);
+  }
+
+  public Process withRlimits(List<Rlimit> rlimits) {
+    return new Process(terminal, consoleSize, user, args, env, cwd, capabilities, rlimits, noNewPrivileges,
+        apparmorProfile, oomScoreAdj, selinuxLabel);
+  }
+
   public Process withOomScoreAdj(Integer oomScoreAdj) {
     return new Process(terminal, consoleSize, user, args, env, cwd, capabilities, rlimits, noNewPrivileges,
         apparmorProfile, oomScoreAdj, selinuxLabel);

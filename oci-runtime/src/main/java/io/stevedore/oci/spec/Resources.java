@@ -45,6 +45,14 @@ public record Resources(
     return new Resources(devices, memory, cpu, pids, hugepageLimits, unified);
   }
 
+  public Resources withHugepageLimits(List<HugepageLimit> hugepageLimits) {
+    return new Resources(devices, memory, cpu, pids, hugepageLimits, unified);
+  }
+
+  public Resources withUnified(Map<String, String> unified) {
+    return new Resources(devices, memory, cpu, pids, hugepageLimits, unified);
+  }
+
   /**
    * A device cgroup rule ({@code linux.resources.devices}).
    *

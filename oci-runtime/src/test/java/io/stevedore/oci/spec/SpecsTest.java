@@ -161,4 +161,26 @@ class SpecsTest {
 
     assertEquals(Specs.defaults(), base);
   }
+
+  @Test
+  void withers_changeOnlyTheirField() throws IOException {
+    Spec d = Specs.defaults();
+    Linux linux = d.linux().withRootfsPropagation("rslave")
+        .withResources(d.linux().resources()
+            .withHugepageLimits(List.of(new Resources.HugepageLimit("2MB", 4096)))
+            .withUnified(Map.of("memory.high", "1000")));
+    Process process = d.process().withConsoleSize(new Process.ConsoleSize(24, 80)).withRlimits(List.of());
+    Mount sys = d.mounts().get(5).withOptions(List.of("rw"));
+
+    var json = JSON.readTree(SpecJson.toJson(d.withLinux(linux).withProcess(process).withMounts(List.of(sys))));
+
+    assertEquals("rslave", json.at("/linux/rootfsPropagation").asText());
+    assertEquals("2MB", json.at("/linux/resources/hugepageLimits/0/pageSize").asText());
+    assertEquals("1000", json.at("/linux/resources/unified/memory.high").asText());
+    assertEquals(80, json.at("/process/consoleSize/width").asInt());
+    assertTrue(json.at("/process/rlimits").isMissingNode());
+    assertEquals(JSON.readTree("""
+        {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["rw"]}"""), json.at("/mounts/0"));
+    assertEquals(d.linux().namespaces(), linux.namespaces());
+  }
 }
