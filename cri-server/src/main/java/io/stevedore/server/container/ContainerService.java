@@ -267,6 +267,8 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
       }
       int shimPid = readPid(spec.shimPidFile());
       long shimStart = Procs.startTime(shimPid);
+      // Taken before the process can run, so a quick exit never finishes before it started.
+      long startedAt = Dirs.nowNanos();
       try {
         rt.start(id);
       } catch (OciRuntimeException e) {
@@ -278,7 +280,7 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
         failStart(c, e.runtimeMessage());
         throw new IllegalStateException("start container \"" + id + "\": " + e.getMessage(), e);
       }
-      update(c, r.status().running(started.pid(), shimPid, shimStart, Dirs.nowNanos()));
+      update(c, r.status().running(started.pid(), shimPid, shimStart, startedAt));
       // It may have exited already (a short-lived command): the watcher will see the file too.
       reconcile(c);
     } catch (IOException e) {
