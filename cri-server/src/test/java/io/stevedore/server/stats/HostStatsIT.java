@@ -87,9 +87,10 @@ class HostStatsIT {
     assertEquals(List.of("eth0", "peer0"), names, "lo left out");
     NetworkInterfaceUsage eth0 = u.getDefaultInterface();
     assertEquals("eth0", eth0.getName());
-    // IPv6 neighbour discovery may send while we read, so the counter is bracketed, not matched
+    // IPv6 neighbour discovery may send while we read, so the counter is bracketed, not matched.
+    // (The UDP datagram is routed locally, not through eth0, so the counter may still be 0.)
     long tx = eth0.getTxBytes().getValue();
-    assertTrue(txBefore > 0 && txBefore <= tx && tx <= txAfter, txBefore + " <= " + tx + " <= " + txAfter);
+    assertTrue(txBefore <= tx && tx <= txAfter, txBefore + " <= " + tx + " <= " + txAfter);
   }
 
   private long sysfsTxBytes() throws Exception {
