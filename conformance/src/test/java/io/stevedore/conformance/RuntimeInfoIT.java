@@ -10,8 +10,8 @@ import io.grpc.StatusRuntimeException;
 import io.stevedore.cri.v1.CgroupDriver;
 import io.stevedore.cri.v1.ContainerStatusRequest;
 import io.stevedore.cri.v1.ImageFsInfoRequest;
-import io.stevedore.cri.v1.ListContainersRequest;
-import io.stevedore.cri.v1.ListPodSandboxRequest;
+import io.stevedore.cri.v1.ListMetricDescriptorsRequest;
+import io.stevedore.cri.v1.CheckpointContainerRequest;
 import io.stevedore.cri.v1.PodSandboxConfig;
 import io.stevedore.cri.v1.RunPodSandboxRequest;
 import io.stevedore.cri.v1.RuntimeCondition;
@@ -73,12 +73,13 @@ class RuntimeInfoIT {
   @Test
   void unimplementedRpc_isUnimplementedNamingIt() {
     var e = assertThrows(StatusRuntimeException.class,
-        () -> daemon.client().runtime().listPodSandbox(ListPodSandboxRequest.getDefaultInstance()));
+        () -> daemon.client().runtime().listMetricDescriptors(ListMetricDescriptorsRequest.getDefaultInstance()));
     assertEquals(Status.Code.UNIMPLEMENTED, e.getStatus().getCode());
-    assertTrue(e.getStatus().getDescription().contains("ListPodSandbox"), e.getStatus().getDescription());
+    assertTrue(e.getStatus().getDescription().contains("ListMetricDescriptors"), e.getStatus().getDescription());
     var e2 = assertThrows(StatusRuntimeException.class,
-        () -> daemon.client().runtime().listContainers(ListContainersRequest.getDefaultInstance()));
-    assertTrue(e2.getStatus().getDescription().contains("ListContainers"), e2.getStatus().getDescription());
+        () -> daemon.client().runtime().checkpointContainer(CheckpointContainerRequest.newBuilder()
+            .setContainerId("c").build()));
+    assertTrue(e2.getStatus().getDescription().contains("CheckpointContainer"), e2.getStatus().getDescription());
   }
 
   @Test
