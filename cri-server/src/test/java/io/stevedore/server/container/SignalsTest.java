@@ -1,0 +1,107 @@
+package io.stevedore.server.container;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.stevedore.cri.v1.Signal;
+import java.util.OptionalInt;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class SignalsTest {
+  record Case(String desc, String in, OptionalInt want) {
+    @Override
+    public String toString() {
+      return desc;
+    }
+  }
+
+  static Stream<Case> parseCases() {
+    return Stream.of(
+        new Case("full name", "SIGTERM", OptionalInt.of(15)),
+        new Case("without SIG", "TERM", OptionalInt.of(15)),
+        new Case("number", "15", OptionalInt.of(15)),
+        new Case("lower case", "sigkill", OptionalInt.of(9)),
+        new Case("mixed case, short", "Hup", OptionalInt.of(1)),
+        new Case("surrounding blanks", "  SIGINT\n", OptionalInt.of(2)),
+        new Case("alias", "SIGIOT", OptionalInt.of(6)),
+        new Case("real-time max", "SIGRTMAX", OptionalInt.of(64)),
+        new Case("highest number", "64", OptionalInt.of(64)),
+        new Case("null", null, OptionalInt.empty()),
+        new Case("empty", "", OptionalInt.empty()),
+        new Case("blank", "   ", OptionalInt.empty()),
+        new Case("unknown name", "nonsense", OptionalInt.empty()),
+        new Case("SIG alone", "SIG", OptionalInt.empty()),
+        new Case("number out of range", "99", OptionalInt.empty()),
+        new Case("zero", "0", OptionalInt.empty()),
+        new Case("negative", "-9", OptionalInt.empty()));
+  }
+
+  @ParameterizedTest
+  @MethodSource("parseCases")
+  void parse(Case c) {
+    assertEquals(c.want(), Signals.parse(c.in()), c.desc());
+  }
+
+  @Test
+  void stopSignal_criEnumSet_winsOverTheImage() {
+    assertEquals(9, Signals.stopSignal(Signal.SIGKILL, "SIGINT"));
+    assertEquals(2, Signals.stopSignal(Signal.SIGINT, ""));
+  }
+
+  @Test
+  void stopSignal_criDefault_usesTheImageString() {
+    assertEquals(2, Signals.stopSignal(Signal.RUNTIME_DEFAULT, "SIGINT"));
+    assertEquals(3, Signals.stopSignal(Signal.RUNTIME_DEFAULT, "3"));
+    assertEquals(28, Signals.stopSignal(Signal.RUNTIME_DEFAULT, "winch"));
+  }
+
+  @Test
+  void stopSignal_criUnrecognized_usesTheImageString() {
+    assertEquals(1, Signals.stopSignal(Signal.UNRECOGNIZED, "SIGHUP"));
+  }
+
+  @Test
+  void stopSignal_neither_isSigterm() {
+    assertEquals(15, Signals.stopSignal(Signal.RUNTIME_DEFAULT, ""));
+    assertEquals(15, Signals.stopSignal(Signal.RUNTIME_DEFAULT, null));
+  }
+
+  @Test
+  void stopSignal_unparsableImageString_isSigterm() {
+    assertEquals(15, Signals.stopSignal(Signal.RUNTIME_DEFAULT, "SIGBOGUS"));
+  }
+
+  @Test
+  void toCri_sigkill() {
+    assertEquals(Signal.SIGKILL, Signals.toCri(9));
+  }
+
+  @Test
+  void toCri_sigterm() {
+    assertEquals(Signal.SIGTERM, Signals.toCri(15));
+  }
+
+  @Test
+  void toCri_aliasedNumber_isOneOfItsNames() {
+    Signal s = Signals.toCri(6);
+    assertTrue(s == Signal.SIGABRT || s == Signal.SIGIOT, s.toString());
+  }
+
+  @Test
+  void toCri_numberWithoutAName_isRuntimeDefault() {
+    assertEquals(Signal.RUNTIME_DEFAULT, Signals.toCri(0));
+    assertEquals(Signal.RUNTIME_DEFAULT, Signals.toCri(99));
+  }
+
+  @Test
+  void toCri_thenStopSignal_roundTripsEveryNamedSignal() {
+    for (int n = 1; n <= 31; n++) {
+      Signal s = Signals.toCri(n);
+      if (s == Signal.RUNTIME_DEFAULT) continue;
+      assertEquals(n, Signals.stopSignal(s, ""), s.toString());
+    }
+  }
+}
