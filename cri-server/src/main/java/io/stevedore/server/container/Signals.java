@@ -26,7 +26,7 @@ final class Signals {
   static OptionalInt parse(String s) {
     if (s == null || s.isBlank()) return OptionalInt.empty();
     String t = s.strip().toUpperCase();
-    if (t.chars().allMatch(Character::isDigit)) {
+    if (t.matches("[0-9]{1,9}")) { // ASCII only, and short enough for parseInt
       int n = Integer.parseInt(t);
       return n > 0 && n <= 64 ? OptionalInt.of(n) : OptionalInt.empty();
     }

@@ -36,7 +36,10 @@ class SignalsTest {
         new Case("SIG alone", "SIG", OptionalInt.empty()),
         new Case("number out of range", "99", OptionalInt.empty()),
         new Case("zero", "0", OptionalInt.empty()),
-        new Case("negative", "-9", OptionalInt.empty()));
+        new Case("negative", "-9", OptionalInt.empty()),
+        new Case("leading zero", "015", OptionalInt.of(15)),
+        new Case("number too big for an int", "99999999999", OptionalInt.empty()),
+        new Case("non-ASCII digits", "\u0661\u0665", OptionalInt.empty()));
   }
 
   @ParameterizedTest
@@ -61,6 +64,12 @@ class SignalsTest {
   @Test
   void stopSignal_criUnrecognized_usesTheImageString() {
     assertEquals(1, Signals.stopSignal(Signal.UNRECOGNIZED, "SIGHUP"));
+  }
+
+  /** The image config is untrusted input: a bad STOPSIGNAL must not make StopContainer throw. */
+  @Test
+  void stopSignal_imageNumberTooBigForAnInt_isSigterm() {
+    assertEquals(15, Signals.stopSignal(Signal.RUNTIME_DEFAULT, "99999999999"));
   }
 
   @Test
