@@ -1,6 +1,7 @@
 package io.stevedore.server.container;
 
 import io.stevedore.cri.v1.Signal;
+import java.util.Locale;
 import java.util.Map;
 import java.util.OptionalInt;
 
@@ -25,7 +26,7 @@ final class Signals {
   /** {@code "SIGTERM"}, {@code "TERM"} or {@code "15"}; empty when unknown or blank. */
   static OptionalInt parse(String s) {
     if (s == null || s.isBlank()) return OptionalInt.empty();
-    String t = s.strip().toUpperCase();
+    String t = s.strip().toUpperCase(Locale.ROOT);
     if (t.matches("[0-9]{1,9}")) { // ASCII only, and short enough for parseInt
       int n = Integer.parseInt(t);
       return n > 0 && n <= 64 ? OptionalInt.of(n) : OptionalInt.empty();

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.stevedore.cri.v1.Signal;
+import java.util.Locale;
 import java.util.OptionalInt;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -64,6 +65,19 @@ class SignalsTest {
   @Test
   void stopSignal_criUnrecognized_usesTheImageString() {
     assertEquals(1, Signals.stopSignal(Signal.UNRECOGNIZED, "SIGHUP"));
+  }
+
+  /** Upper-casing follows the default locale unless told not to: in Turkish "i" becomes "\u0130". */
+  @Test
+  void parse_underATurkishDefaultLocale_stillFindsNamesWithAnI() {
+    Locale saved = Locale.getDefault();
+    Locale.setDefault(Locale.forLanguageTag("tr-TR"));
+    try {
+      assertEquals(OptionalInt.of(2), Signals.parse("sigint"));
+      assertEquals(OptionalInt.of(9), Signals.parse("kill"));
+    } finally {
+      Locale.setDefault(saved);
+    }
   }
 
   /** The image config is untrusted input: a bad STOPSIGNAL must not make StopContainer throw. */
