@@ -62,6 +62,13 @@ class SignalsTest {
     assertEquals(28, Signals.stopSignal(Signal.RUNTIME_DEFAULT, "winch"));
   }
 
+  /** SIGCLD is in the CRI enum (and in moby's signal table) as the old name of SIGCHLD. */
+  @Test
+  void stopSignal_criSigcld_isSigchld() {
+    assertEquals(17, Signals.stopSignal(Signal.SIGCLD, ""));
+    assertEquals(OptionalInt.of(17), Signals.parse("CLD"));
+  }
+
   @Test
   void stopSignal_criUnrecognized_usesTheImageString() {
     assertEquals(1, Signals.stopSignal(Signal.UNRECOGNIZED, "SIGHUP"));
