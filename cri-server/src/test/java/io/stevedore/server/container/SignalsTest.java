@@ -104,6 +104,34 @@ class SignalsTest {
     assertEquals(15, Signals.stopSignal(Signal.RUNTIME_DEFAULT, "SIGBOGUS"));
   }
 
+  /** Every CRI enum value names a real signal, so a kubelet-supplied stop signal is never dropped. */
+  @Test
+  void stopSignal_everyCriEnumValue_mapsToASignalNotTheFallback() {
+    for (Signal s : Signal.values()) {
+      if (s == Signal.RUNTIME_DEFAULT || s == Signal.UNRECOGNIZED) continue;
+      int n = Signals.stopSignal(s, "");
+      // SIGTERM is the fallback, so only SIGTERM itself may yield 15
+      if (s != Signal.SIGTERM) {
+        assertTrue(n != 15 && n >= 1 && n <= 64, s + " -> " + n);
+      }
+    }
+  }
+
+  static Stream<Case> criRealTimeCases() {
+    // Linux: SIGRTMIN is 34, SIGRTMAX 64 (kernel numbering, as runc and moby/sys/signal use)
+    return Stream.of(
+        new Case("SIGRTMINPLUS1", "SIGRTMINPLUS1", OptionalInt.of(35)),
+        new Case("SIGRTMINPLUS15", "SIGRTMINPLUS15", OptionalInt.of(49)),
+        new Case("SIGRTMAXMINUS14", "SIGRTMAXMINUS14", OptionalInt.of(50)),
+        new Case("SIGRTMAXMINUS1", "SIGRTMAXMINUS1", OptionalInt.of(63)));
+  }
+
+  @ParameterizedTest
+  @MethodSource("criRealTimeCases")
+  void stopSignal_criEnumNamesWithoutAPlainSignalName(Case c) {
+    assertEquals(c.want().getAsInt(), Signals.stopSignal(Signal.valueOf(c.in()), ""), c.desc());
+  }
+
   @Test
   void toCri_sigkill() {
     assertEquals(Signal.SIGKILL, Signals.toCri(9));

@@ -167,6 +167,72 @@ class DirsTest {
     }
   }
 
+  /**
+   * /proc/self/mountinfo escapes space, tab, newline and backslash in mount points as octal
+   * ({@code \040}); a check comparing raw paths must decode them or it misses such mounts.
+   */
+  @Test
+  void deleteTree_mountUnderADirWithASpaceInItsName_refuses() throws Exception {
+    assumeTrue(isRoot(), "mounting needs root");
+    Path root = Files.createDirectories(tmp.resolve("pod volumes"));
+    Path mnt = Files.createDirectories(root.resolve("data"));
+    mountTmpfsOrSkip(mnt);
+    try {
+      Path mounted = Files.writeString(mnt.resolve("precious"), "keep me");
+
+      IOException e = assertThrows(IOException.class, () -> Dirs.deleteTree(root));
+
+      assertTrue(Files.exists(mounted), "deleted through the mount: " + e);
+      assertTrue(e.getMessage().startsWith("refusing to delete"), e.getMessage());
+    } finally {
+      new LinuxSyscalls().umount2(mnt, MNT_DETACH);
+    }
+  }
+
+  /** mountinfo holds absolute paths; a relative argument must be made absolute before comparing. */
+  @Test
+  void deleteTree_relativePathWithAMountInside_refuses() throws Exception {
+    assumeTrue(isRoot(), "mounting needs root");
+    Path root = Files.createDirectories(tmp.resolve("ctr"));
+    Path mnt = Files.createDirectories(root.resolve("m"));
+    mountTmpfsOrSkip(mnt);
+    try {
+      Path mounted = Files.writeString(mnt.resolve("precious"), "keep me");
+      Path relative = Path.of("").toAbsolutePath().relativize(root);
+      assertFalse(relative.isAbsolute());
+
+      IOException e = assertThrows(IOException.class, () -> Dirs.deleteTree(relative));
+
+      assertTrue(Files.exists(mounted), "deleted through the mount: " + e);
+      assertTrue(e.getMessage().startsWith("refusing to delete"), e.getMessage());
+    } finally {
+      new LinuxSyscalls().umount2(mnt, MNT_DETACH);
+    }
+  }
+
+  /**
+   * mountinfo holds the resolved path; reached through a symlinked ancestor (a state root under a
+   * symlinked /var/lib, say) the same mount must still be seen.
+   */
+  @Test
+  void deleteTree_pathThroughASymlinkedAncestorWithAMountInside_refuses() throws Exception {
+    assumeTrue(isRoot(), "mounting needs root");
+    Path real = Files.createDirectories(tmp.resolve("real"));
+    Path mnt = Files.createDirectories(real.resolve("ctr/m"));
+    Path link = Files.createSymbolicLink(tmp.resolve("link"), real);
+    mountTmpfsOrSkip(mnt);
+    try {
+      Path mounted = Files.writeString(mnt.resolve("precious"), "keep me");
+
+      IOException e = assertThrows(IOException.class, () -> Dirs.deleteTree(link.resolve("ctr")));
+
+      assertTrue(Files.exists(mounted), "deleted through the mount: " + e);
+      assertTrue(e.getMessage().startsWith("refusing to delete"), e.getMessage());
+    } finally {
+      new LinuxSyscalls().umount2(mnt, MNT_DETACH);
+    }
+  }
+
   private static boolean isRoot() throws IOException {
     return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid") == 0;
   }
