@@ -1,6 +1,7 @@
 package io.stevedore.server.container;
 
 import io.stevedore.cri.v1.Signal;
+import java.util.Locale;
 import java.util.Map;
 import java.util.OptionalInt;
 
@@ -18,15 +19,15 @@ final class Signals {
       Map.entry("SIGTSTP", 20), Map.entry("SIGTTIN", 21), Map.entry("SIGTTOU", 22), Map.entry("SIGURG", 23),
       Map.entry("SIGXCPU", 24), Map.entry("SIGXFSZ", 25), Map.entry("SIGVTALRM", 26), Map.entry("SIGPROF", 27),
       Map.entry("SIGWINCH", 28), Map.entry("SIGIO", 29), Map.entry("SIGPOLL", 29), Map.entry("SIGPWR", 30),
-      Map.entry("SIGSYS", 31), Map.entry("SIGRTMIN", 34), Map.entry("SIGRTMAX", 64));
+      Map.entry("SIGSYS", 31), Map.entry("SIGRTMIN", 34), Map.entry("SIGRTMAX", 64), Map.entry("SIGCLD", 17));
 
   private Signals() {}
 
   /** {@code "SIGTERM"}, {@code "TERM"} or {@code "15"}; empty when unknown or blank. */
   static OptionalInt parse(String s) {
     if (s == null || s.isBlank()) return OptionalInt.empty();
-    String t = s.strip().toUpperCase();
-    if (t.chars().allMatch(Character::isDigit)) {
+    String t = s.strip().toUpperCase(Locale.ROOT);
+    if (t.matches("[0-9]{1,9}")) { // ASCII only, and short enough for parseInt
       int n = Integer.parseInt(t);
       return n > 0 && n <= 64 ? OptionalInt.of(n) : OptionalInt.empty();
     }
