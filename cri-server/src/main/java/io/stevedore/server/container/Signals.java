@@ -31,8 +31,17 @@ final class Signals {
       int n = Integer.parseInt(t);
       return n > 0 && n <= 64 ? OptionalInt.of(n) : OptionalInt.empty();
     }
-    Integer n = BY_NAME.get(t.startsWith("SIG") ? t : "SIG" + t);
-    return n == null ? OptionalInt.empty() : OptionalInt.of(n);
+    String name = t.startsWith("SIG") ? t : "SIG" + t;
+    Integer n = BY_NAME.get(name);
+    if (n != null) return OptionalInt.of(n);
+    // Real-time signals as the CRI enum names them: SIGRTMINPLUS<k> = 34+k, SIGRTMAXMINUS<k> = 64-k.
+    var rt = java.util.regex.Pattern.compile("SIGRT(MINPLUS|MAXMINUS)([0-9]{1,2})").matcher(name);
+    if (rt.matches()) {
+      int k = Integer.parseInt(rt.group(2));
+      int sig = rt.group(1).equals("MINPLUS") ? 34 + k : 64 - k;
+      if (k >= 1 && sig >= 34 && sig <= 64) return OptionalInt.of(sig);
+    }
+    return OptionalInt.empty();
   }
 
   /**

@@ -23,11 +23,17 @@ public final class Dirs {
    */
   public static void deleteTree(Path p) throws IOException {
     if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) return;
-    String prefix = p + "/";
+    // Compare as the kernel names mount points: absolute, through real directories (the last
+    // component is not followed: a symlink there is deleted, not its target).
+    Path abs = p.toAbsolutePath().normalize();
+    Path real = abs.getParent() == null ? abs : abs.getParent().toRealPath().resolve(abs.getFileName());
+    String prefix = real + "/";
     for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
       String[] f = line.split(" ");
-      if (f.length > 4 && (f[4].startsWith(prefix) || f[4].equals(p.toString()))) {
-        throw new IOException("refusing to delete " + p + ": " + f[4] + " is mounted");
+      if (f.length <= 4) continue;
+      String mountPoint = unescape(f[4]);
+      if (mountPoint.startsWith(prefix) || mountPoint.equals(real.toString())) {
+        throw new IOException("refusing to delete " + p + ": " + mountPoint + " is mounted");
       }
     }
     try (Stream<Path> s = Files.walk(p)) {
@@ -35,6 +41,23 @@ public final class Dirs {
         Files.deleteIfExists(q);
       }
     }
+  }
+
+  /** mountinfo writes space, tab, newline and backslash as octal escapes ({@code \\040}). */
+  static String unescape(String field) {
+    if (field.indexOf('\\') < 0) return field;
+    var sb = new StringBuilder();
+    for (int i = 0; i < field.length(); i++) {
+      char c = field.charAt(i);
+      if (c == '\\' && i + 3 < field.length()
+          && field.substring(i + 1, Math.min(i + 4, field.length())).matches("[0-7]{3}")) {
+        sb.append((char) Integer.parseInt(field.substring(i + 1, i + 4), 8));
+        i += 3;
+      } else {
+        sb.append(c);
+      }
+    }
+    return sb.toString();
   }
 
   /** A new 64-hex-digit id, as containerd and CRI-O make them. */
