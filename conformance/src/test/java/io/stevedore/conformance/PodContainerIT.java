@@ -51,6 +51,8 @@ class PodContainerIT {
   @BeforeAll
   static void setUp() throws Exception {
     dir = Files.createTempDirectory("sd-pods-");
+    othersInPodCgroups = ProcessHandle.allProcesses().map(ProcessHandle::pid).filter(PodContainerIT::inPodCgroup)
+        .collect(java.util.stream.Collectors.toSet());
     registry = TestRegistry.start();
     image = BusyboxImage.push(new TestImages(registry), "test/busybox", "1").reference();
     Path cni = Files.createDirectories(dir.resolve("cni"));
@@ -364,12 +366,27 @@ class PodContainerIT {
         .map(l -> l.split(" ")[4]).filter(m -> m.startsWith(d.toString())).toList();
   }
 
-  /** Shims, pauses and container processes of this test's daemon (their command lines name its dirs). */
+  /**
+   * Shims (their command lines name this test's dirs), and pauses and container processes (in a
+   * pod cgroup under {@code /stevedore}) of this test's daemon.
+   */
   static List<String> leftoverProcesses() {
     return ProcessHandle.allProcesses()
-        .filter(p -> p.info().commandLine().map(c -> c.contains(dir.toString()) && !c.contains("java")).orElse(false))
+        .filter(p -> p.info().commandLine().map(c -> c.contains(dir.toString()) && !c.contains("java")).orElse(false)
+            || (inPodCgroup(p.pid()) && !othersInPodCgroups.contains(p.pid())))
         .map(p -> p.pid() + " " + p.info().commandLine().orElse(""))
         .toList();
+  }
+
+  /** Pod processes of another stevedore on this machine (a developer's), there before this test. */
+  private static java.util.Set<Long> othersInPodCgroups = java.util.Set.of();
+
+  private static boolean inPodCgroup(long pid) {
+    try {
+      return Files.readString(Path.of("/proc", Long.toString(pid), "cgroup")).contains(":/stevedore/");
+    } catch (IOException e) {
+      return false; // gone
+    }
   }
 
   static List<String> stevedoreCgroups() throws IOException {

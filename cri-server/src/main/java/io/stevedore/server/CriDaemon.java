@@ -107,7 +107,7 @@ public final class CriDaemon implements AutoCloseable {
       var cni = new CniClient(CniClientConfig.defaults().withBinDirs(config.cniBinDirs()));
       sandboxes = new SandboxService(config.root().resolve("sandboxes"), config.runRoot().resolve("sandboxes"),
           new Pinns(nativeDir.resolve("stevedore-pinns"), config.runRoot().resolve("ns")), cni, config.cniConfDir(),
-          nativeDir.resolve("stevedore-pause"), launcher, exitDir, runtimes, sys, Path.of("/sys/fs/cgroup"));
+          nativeDir.resolve("stevedore-pause"), runtimes, sys, Path.of("/sys/fs/cgroup"));
       containers = new ContainerService(config.root().resolve("containers"), config.runRoot().resolve("containers"),
           exitDir, sandboxes, images, snapshots, runtimes, launcher,
           new ContainerSpecGenerator(ContainerSpecGenerator.Options.forThisHost()), sys);

@@ -1,135 +1,97 @@
 package io.stevedore.server.sandbox;
 
-import io.stevedore.oci.runtime.OciRuntimeException;
-import io.stevedore.oci.runtime.RuncCli;
-import io.stevedore.oci.spec.Linux.NamespaceType;
-import io.stevedore.oci.spec.Mount;
-import io.stevedore.oci.spec.Spec;
-import io.stevedore.oci.spec.SpecJson;
-import io.stevedore.oci.spec.Specs;
-import io.stevedore.oci.spec.SpecOpt;
-import io.stevedore.oci.spec.Root;
+import io.stevedore.oci.linux.Syscalls;
 import io.stevedore.server.container.Procs;
-import io.stevedore.shim.ExitFile;
-import io.stevedore.shim.ShimException;
-import io.stevedore.shim.ShimLauncher;
-import io.stevedore.shim.ShimSpec;
-import io.stevedore.shim.ShimStarted;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 
 /**
- * {@code stevedore-pause} as PID 1 of a pod's shared PID namespace: a runtime container of its
- * own (id = sandbox id) whose rootfs is an empty read-only directory with the static pause binary
- * bound in, joined to the pod's pinned namespaces. No image is pulled.
+ * {@code stevedore-pause} as PID 1 of a pod's shared PID namespace, started without an OCI runtime:
+ * {@code stevedore-pause --spawn} joins the pod's pinned namespaces, unshares a PID namespace and
+ * forks the pause into it, chrooted into an empty directory, as uid 65535 with no capabilities.
+ * One fork and one exec instead of a runc container (a shim, {@code runc create} and
+ * {@code runc start}: tens of milliseconds). The pause is reparented to the daemon, a child
+ * subreaper, and put in the cgroup {@code <pod cgroup parent>/<sandbox id>}, where containerd
+ * puts its pause container.
  */
 final class PauseProcess {
-  private final Path pauseBinary;
-  private final ShimLauncher launcher;
-  private final Path exitDir;
-  private final Path socketBase;
+  private final Path binary;
+  private final Path emptyRoot;
+  private final PodCgroups cgroups;
+  private final Syscalls sys;
 
-  PauseProcess(Path pauseBinary, ShimLauncher launcher, Path exitDir, Path socketBase) {
-    this.socketBase = socketBase;
-    this.pauseBinary = pauseBinary;
-    this.launcher = launcher;
-    this.exitDir = exitDir;
+  PauseProcess(Path binary, Path emptyRoot, PodCgroups cgroups, Syscalls sys) {
+    this.binary = binary;
+    this.emptyRoot = emptyRoot;
+    this.cgroups = cgroups;
+    this.sys = sys;
   }
 
-  /** The pause's pid, its shim's pid and the shim's start time. */
-  record Started(int pid, int shimPid, long shimStartTime) {}
+  /** The pause's pid as the daemon sees it, with its start time (see {@link Procs}). */
+  record Started(int pid, long startTime) {}
 
-  Started start(RuncCli rt, SandboxRecord sb, Path dir) throws IOException, InterruptedException {
-    String id = sb.id();
-    Path bundle = Files.createDirectories(dir.resolve("pause"));
-    Path rootfs = Files.createDirectories(bundle.resolve("rootfs"));
-    var opts = new ArrayList<SpecOpt>();
-    opts.add(Specs.withProcessArgs("/pause"));
-    var mounts = new ArrayList<Mount>();
-    for (Mount m : Specs.DEFAULT_MOUNTS) {
-      if (m.destination().equals("/proc") || m.destination().equals("/dev")) mounts.add(m);
-    }
-    mounts.add(Mount.bind(pauseBinary.toString(), "/pause", List.of("rbind", "ro", "nosuid", "nodev")));
-    opts.add(Specs.withMounts(mounts));
-    opts.add(join(NamespaceType.NETWORK, sb.netns()));
-    opts.add(join(NamespaceType.IPC, sb.ipcns()));
-    opts.add(join(NamespaceType.UTS, sb.utsns()));
-    opts.add(Specs.withCgroupsPath(sb.cgroupParent() + "/" + id));
-    Spec spec = Specs.apply(Specs.defaults(), opts.toArray(SpecOpt[]::new));
-    spec = spec.withRoot(new Root(rootfs.toString(), true));
-    SpecJson.write(spec, bundle.resolve("config.json"));
-    Path shimDir = Files.createDirectories(
-        io.stevedore.server.container.ContainerService.shimSocketDir(socketBase, id));
-    var ss = new ShimSpec(id, bundle, rt.binary(), rt.root(), bundle.resolve("pause.log"), exitDir, shimDir,
-        bundle.resolve("init.pid"), false, false);
-    ShimStarted started;
-    try {
-      started = launcher.start(ss);
-    } catch (ShimException e) {
-      delete(rt, id);
-      throw new IllegalStateException("start pause of sandbox \"" + id + "\": "
-          + e.runtimeMessage().orElse(e.getMessage()), e);
-    }
-    int shimPid = Integer.parseInt(Files.readString(ss.shimPidFile()).strip());
-    try {
-      rt.start(id);
-    } catch (OciRuntimeException e) {
-      stop(rt, id);
-      throw new IllegalStateException("start pause of sandbox \"" + id + "\": " + e.getMessage(), e);
-    }
-    return new Started(started.pid(), shimPid, Procs.startTime(shimPid));
+  static String cgroup(SandboxRecord sb) {
+    return sb.cgroupParent() + "/" + sb.id();
   }
 
-  /** Kills the pause, waits for its shim to record the exit, deletes it. Idempotent. */
-  void stop(RuncCli rt, String id) throws InterruptedException {
+  Started start(SandboxRecord sb) throws IOException, InterruptedException {
+    if (!Files.isDirectory(emptyRoot)) {
+      Files.createDirectories(emptyRoot);
+      Files.setPosixFilePermissions(emptyRoot, PosixFilePermissions.fromString("r-xr-xr-x"));
+    }
+    List<String> cmd = new ArrayList<>(List.of(binary.toString(), "--spawn", "--root", emptyRoot.toString()));
+    if (!sb.netns().isEmpty()) cmd.addAll(List.of("--net", sb.netns()));
+    if (!sb.ipcns().isEmpty()) cmd.addAll(List.of("--ipc", sb.ipcns()));
+    if (!sb.utsns().isEmpty()) cmd.addAll(List.of("--uts", sb.utsns()));
+    Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+        .start();
+    byte[] out = p.getInputStream().readAllBytes();
+    byte[] err = p.getErrorStream().readAllBytes();
+    if (!p.waitFor(10, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new IOException("stevedore-pause --spawn did not exit");
+    }
+    if (p.exitValue() != 0) {
+      String msg = new String(err, StandardCharsets.UTF_8).strip();
+      throw new IOException(msg.isEmpty() ? "stevedore-pause --spawn exited " + p.exitValue() : msg);
+    }
+    int pid;
     try {
-      rt.kill(id, 9, true);
-    } catch (OciRuntimeException e) {
-      // not running (or never created): nothing to kill
+      pid = Integer.parseInt(new String(out, StandardCharsets.US_ASCII).strip());
+    } catch (NumberFormatException e) {
+      throw new IOException("stevedore-pause --spawn printed no pid", e);
     }
-    long deadline = System.nanoTime() + 10_000_000_000L;
-    Path exit = ExitFile.path(exitDir, id);
-    while (!Files.exists(exit) && System.nanoTime() < deadline && rtKnows(rt, id)) {
-      Thread.sleep(5);
-    }
-    // The shim records the exit just after the runtime sees it: wait for the file so that it
-    // is not written after we remove it.
-    long grace = System.nanoTime() + 2_000_000_000L;
-    while (!Files.exists(exit) && System.nanoTime() < grace) {
-      Thread.sleep(5);
-    }
-    delete(rt, id);
+    var started = new Started(pid, Procs.startTime(pid));
     try {
-      io.stevedore.server.state.Dirs.deleteTree(
-          io.stevedore.server.container.ContainerService.shimSocketDir(socketBase, id));
-      ExitFile.remove(exitDir, id);
-    } catch (IOException ignored) {
-      // a stale exit file of a removed sandbox is harmless
+      cgroups.join(cgroup(sb), pid);
+    } catch (IOException | RuntimeException e) {
+      stop(sb, started);
+      throw e;
     }
+    return started;
   }
 
-  private static boolean rtKnows(RuncCli rt, String id) throws InterruptedException {
-    try {
-      Optional<io.stevedore.oci.runtime.OciState> s = rt.state(id);
-      return s.isPresent() && s.get().status() != io.stevedore.oci.runtime.OciState.Status.STOPPED;
-    } catch (OciRuntimeException e) {
-      return false;
+  /**
+   * Kills the pause (and so every process left in its PID namespace), waits until it is gone and
+   * removes its cgroup. Idempotent; a pid whose start time no longer matches is left alone.
+   */
+  void stop(SandboxRecord sb, Started pause) throws InterruptedException {
+    if (Procs.alive(pause.pid(), pause.startTime())) {
+      ProcessHandle.of(pause.pid()).ifPresent(ProcessHandle::destroyForcibly);
     }
-  }
-
-  private static void delete(RuncCli rt, String id) throws InterruptedException {
-    try {
-      rt.delete(id, true);
-    } catch (OciRuntimeException e) {
-      // logged by the caller's outcome; delete is idempotent
+    // PID 1 of a namespace turns zombie only once every other process in it has been reaped.
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!sys.reap(pause.pid()) && Procs.alive(pause.pid(), pause.startTime())
+        && System.nanoTime() < deadline) {
+      Thread.sleep(1);
     }
-  }
-
-  private static SpecOpt join(NamespaceType type, String path) {
-    return path.isEmpty() ? Specs.withoutNamespace(type) : Specs.withNamespace(type, path);
+    sys.reap(pause.pid()); // our zombie (adopted), if it became one between the checks
+    cgroups.remove(cgroup(sb));
   }
 }

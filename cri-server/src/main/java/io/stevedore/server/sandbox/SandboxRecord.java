@@ -17,7 +17,7 @@ import java.util.Objects;
  * @param utsns the pinned UTS namespace; empty for host network
  * @param shm the pod's {@code /dev/shm} mount; empty for host IPC
  * @param pausePid the infra process holding the shared PID namespace; 0 when there is none
- * @param pauseShimPid its shim, with {@code pauseShimStartTime}
+ * @param pauseStartTime its start time (see {@code Procs}), which tells it from a reused pid
  * @param ip the pod's primary IP; empty for host network
  * @param additionalIps the other IPs CNI assigned
  * @param cgroupParent the pod's cgroup (cgroupfs path)
@@ -35,8 +35,7 @@ public record SandboxRecord(
     String utsns,
     String shm,
     int pausePid,
-    int pauseShimPid,
-    long pauseShimStartTime,
+    long pauseStartTime,
     String ip,
     List<String> additionalIps,
     String cgroupParent,
@@ -47,12 +46,12 @@ public record SandboxRecord(
   }
 
   SandboxRecord notReady() {
-    return new SandboxRecord(id, name, config, runtimeHandler, createdAt, false, netns, ipcns, utsns, shm, 0, 0, 0,
+    return new SandboxRecord(id, name, config, runtimeHandler, createdAt, false, netns, ipcns, utsns, shm, 0, 0,
         ip, additionalIps, cgroupParent, ownCgroupParent);
   }
 
-  SandboxRecord withPause(int pid, int shimPid, long shimStart) {
+  SandboxRecord withPause(int pid, long startTime) {
     return new SandboxRecord(id, name, config, runtimeHandler, createdAt, ready, netns, ipcns, utsns, shm, pid,
-        shimPid, shimStart, ip, additionalIps, cgroupParent, ownCgroupParent);
+        startTime, ip, additionalIps, cgroupParent, ownCgroupParent);
   }
 }

@@ -56,7 +56,7 @@ public final class SandboxService implements Pods {
   private static final String SHM_SIZE = "size=65536k";
 
   private final Path stateDir; // <root>/sandboxes/<id>: resolv.conf, hosts, hostname
-  private final Path runDir; // <runRoot>/sandboxes/<id>: shm, pause bundle
+  private final Path runDir; // <runRoot>/sandboxes/<id>: shm
   private final RecordStore<SandboxRecord> store;
   private final NameIndex names = new NameIndex();
   private final Map<String, Sandbox> sandboxes = new ConcurrentHashMap<>();
@@ -65,7 +65,7 @@ public final class SandboxService implements Pods {
   private final PauseProcess pause;
   private final Runtimes runtimes;
   private final Syscalls sys;
-  private final Path cgroupRoot;
+  private final PodCgroups cgroups;
   private volatile ContainersInSandbox containers;
 
   private static final class Sandbox {
@@ -78,17 +78,16 @@ public final class SandboxService implements Pods {
   }
 
   public SandboxService(Path stateDir, Path runDir, Pinns pinns, io.stevedore.cni.CniClient cni, Path cniConfDir,
-      Path pauseBinary, io.stevedore.shim.ShimLauncher launcher, Path exitDir, Runtimes runtimes, Syscalls sys,
-      Path cgroupRoot) throws IOException {
+      Path pauseBinary, Runtimes runtimes, Syscalls sys, Path cgroupRoot) throws IOException {
     this.stateDir = Files.createDirectories(stateDir);
     this.runDir = Files.createDirectories(runDir);
     this.store = new RecordStore<>(stateDir.resolveSibling("sandboxes.meta"), SandboxRecord.class);
     this.pinns = pinns;
     this.network = new PodNetwork(cni, cniConfDir);
-    this.pause = new PauseProcess(pauseBinary, launcher, exitDir, runDir.resolveSibling("s"));
+    this.cgroups = new PodCgroups(cgroupRoot);
+    this.pause = new PauseProcess(pauseBinary, runDir.resolveSibling("pause-root"), cgroups, sys);
     this.runtimes = runtimes;
     this.sys = sys;
-    this.cgroupRoot = cgroupRoot;
   }
 
   /** Wired by the root after both services exist. */
@@ -116,7 +115,7 @@ public final class SandboxService implements Pods {
       } catch (IOException e) {
         ok = false;
       }
-      if (r.pausePid() > 0 && !Procs.alive(r.pauseShimPid(), r.pauseShimStartTime())) ok = false;
+      if (r.pausePid() > 0 && !Procs.alive(r.pausePid(), r.pauseStartTime())) ok = false;
       if (!ok) {
         log.atWarn().addKeyValue("id", r.id()).log("sandbox lost its namespaces while the daemon was down: NOTREADY");
         put(s, r.notReady());
@@ -208,7 +207,7 @@ public final class SandboxService implements Pods {
       String parent = cfg.getLinux().getCgroupParent();
       boolean ownParent = parent.isEmpty();
       if (ownParent) parent = "/stevedore/" + id;
-      if (ownParent) undo.push(() -> removeCgroup("/stevedore/" + id));
+      if (ownParent) undo.push(() -> cgroups.remove("/stevedore/" + id));
 
       List<String> ips = List.of();
       if (pinned.net().isPresent()) {
@@ -218,7 +217,7 @@ public final class SandboxService implements Pods {
       }
       var rec = new SandboxRecord(id, name, cfg.toByteArray(), handler, Dirs.nowNanos(), true,
           pinned.net().map(Path::toString).orElse(""), pinned.ipc().map(Path::toString).orElse(""),
-          pinned.uts().map(Path::toString).orElse(""), shm, 0, 0, 0, ips.isEmpty() ? "" : ips.getFirst(),
+          pinned.uts().map(Path::toString).orElse(""), shm, 0, 0, ips.isEmpty() ? "" : ips.getFirst(),
           ips.size() > 1 ? ips.subList(1, ips.size()) : List.of(), parent, ownParent);
       store.put(id, rec);
       sandboxes.put(id, new Sandbox(rec));
@@ -263,8 +262,8 @@ public final class SandboxService implements Pods {
         r = s.record;
         if (!r.ready()) throw new CriException.FailedPrecondition("sandbox \"" + r.id() + "\" is not ready");
         if (r.pausePid() == 0) {
-          var st = pause.start(runtimes.get(r.runtimeHandler()), r, runDir.resolve(r.id()));
-          r = r.withPause(st.pid(), st.shimPid(), st.shimStartTime());
+          var st = pause.start(r);
+          r = r.withPause(st.pid(), st.startTime());
           put(s, r);
         }
       } catch (IOException e) {
@@ -307,8 +306,7 @@ public final class SandboxService implements Pods {
     String id = r.id();
     try {
       if (r.pausePid() > 0) { // a pause that failed to start was cleaned up by PauseProcess.start
-        pause.stop(runtimes.get(r.runtimeHandler()), id);
-        if (r.pauseShimPid() > 0) sys.reap(r.pauseShimPid());
+        pause.stop(r, new PauseProcess.Started(r.pausePid(), r.pauseStartTime()));
       }
       if (!r.netns().isEmpty()) {
         network.tearDown(id, Path.of(r.netns()), config(r));
@@ -340,7 +338,7 @@ public final class SandboxService implements Pods {
       SandboxRecord r = s.record;
       Dirs.deleteTree(runDir.resolve(id));
       Dirs.deleteTree(stateDir.resolve(id));
-      if (r.ownCgroupParent()) removeCgroup(r.cgroupParent());
+      if (r.ownCgroupParent()) cgroups.remove(r.cgroupParent());
       store.remove(id);
       sandboxes.remove(id);
       names.release(r.name(), id);
@@ -410,25 +408,6 @@ public final class SandboxService implements Pods {
       return PodSandboxConfig.parseFrom(r.config());
     } catch (InvalidProtocolBufferException e) {
       throw new IllegalStateException("sandbox \"" + r.id() + "\": stored config unreadable", e);
-    }
-  }
-
-  /** Removes a cgroup we created in every hierarchy (v1) or the unified one (v2); best effort. */
-  private void removeCgroup(String path) {
-    String rel = path.startsWith("/") ? path.substring(1) : path;
-    try (Stream<Path> hs = Files.list(cgroupRoot)) {
-      for (Path h : hs.toList()) {
-        Path dir = Files.exists(cgroupRoot.resolve("cgroup.controllers")) ? cgroupRoot.resolve(rel) : h.resolve(rel);
-        if (Files.isDirectory(dir)) {
-          try {
-            Files.delete(dir);
-          } catch (IOException e) {
-            log.atDebug().addKeyValue("cgroup", dir).log("cgroup not removed: {}", e.getMessage());
-          }
-        }
-      }
-    } catch (IOException e) {
-      log.atDebug().log("listing cgroup hierarchies failed: {}", e.getMessage());
     }
   }
 

@@ -41,7 +41,7 @@ class SandboxProtosTest {
   private static SandboxRecord record(boolean ready) {
     return new SandboxRecord(ID, "pod-a_default_uid-1_1", config().toByteArray(), "runc", 1_000L, ready,
         "/run/stevedore/netns/x", "/run/stevedore/ipcns/x", "/run/stevedore/utsns/x", "/run/stevedore/shm/x",
-        4242, 4241, 99, "10.88.0.5", List.of("fd00::5", "10.99.0.5"), "/kubepods/pod-x", true);
+        4242, 99, "10.88.0.5", List.of("fd00::5", "10.99.0.5"), "/kubepods/pod-x", true);
   }
 
   @Test
@@ -87,7 +87,7 @@ class SandboxProtosTest {
 
   @Test
   void status_hostNetwork_hasNoIps() {
-    var r = new SandboxRecord(ID, "n", config().toByteArray(), "runc", 1, true, "", "", "", "", 0, 0, 0, "",
+    var r = new SandboxRecord(ID, "n", config().toByteArray(), "runc", 1, true, "", "", "", "", 0, 0, "",
         null, "", false);
 
     PodSandboxStatus s = SandboxProtos.status(r);
