@@ -1,5 +1,7 @@
 package io.stevedore.server.container;
 
+import io.stevedore.oci.linux.SyscallException;
+import io.stevedore.oci.linux.Syscalls;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,6 +34,21 @@ public final class Procs {
     char state = f[0].charAt(0);
     if (state == 'Z' || state == 'X') return false;
     return startTime == 0 || Long.parseLong(f[19]) == startTime;
+  }
+
+  /**
+   * Sends {@code signal} to {@code pid} if it is still the process started at {@code startTime},
+   * through a pidfd: the descriptor is opened first and the start time checked after, so a pid
+   * reused in between can never be hit. Returns false when that process is gone.
+   */
+  public static boolean signal(Syscalls sys, int pid, long startTime, int signal) throws SyscallException {
+    int fd = sys.pidfdOpen(pid);
+    if (fd < 0) return false;
+    try {
+      return startTime(pid) == startTime && sys.pidfdSendSignal(fd, signal);
+    } finally {
+      sys.close(fd);
+    }
   }
 
   private static String stat(int pid) {

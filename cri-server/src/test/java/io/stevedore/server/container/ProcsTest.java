@@ -141,6 +141,38 @@ class ProcsTest {
     }
   }
 
+  @Test
+  void signal_theProcessStartedThen_isSignalled() throws Exception {
+    Process p = blockingChild("cat");
+    int pid = (int) p.pid();
+
+    assertTrue(Procs.signal(SYS, pid, Procs.startTime(pid), 15));
+
+    assertTrue(p.waitFor(10, TimeUnit.SECONDS), "SIGTERM ended it");
+    assertEquals(128 + 15, p.exitValue());
+  }
+
+  @Test
+  void signal_anotherStartTime_isNotSentAndFalse() throws Exception {
+    Process p = blockingChild("cat");
+    try {
+      int pid = (int) p.pid();
+
+      assertFalse(Procs.signal(SYS, pid, Procs.startTime(pid) + 1, 9));
+
+      assertTrue(p.isAlive(), "a reused pid is never hit");
+    } finally {
+      finish(p);
+    }
+  }
+
+  @Test
+  void signal_noSuchProcess_isFalse() throws Exception {
+    assertFalse(Procs.signal(SYS, NO_SUCH_PID, 1, 15));
+  }
+
+  private static final io.stevedore.oci.linux.Syscalls SYS = new io.stevedore.oci.linux.LinuxSyscalls();
+
   /** Linux's PID_MAX_LIMIT on 64-bit: pid_max cannot exceed it, and pids are below pid_max. */
   private static final int NO_SUCH_PID = 4 * 1024 * 1024;
 }

@@ -4,6 +4,7 @@ package io.stevedore.oci.linux;
 public final class Errno {
   public static final int EPERM = 1;
   public static final int ENOENT = 2;
+  public static final int ESRCH = 3;
   public static final int EEXIST = 17;
   public static final int EINVAL = 22;
   public static final int ENOTSUP = 95;

@@ -43,6 +43,13 @@ public final class LinuxSyscalls implements Syscalls {
           ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
   private static final MethodHandle WAITPID = downcall("waitpid",
       FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+  private static final MethodHandle PIDFD_OPEN = downcall("pidfd_open",
+      FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+  private static final MethodHandle PIDFD_SEND_SIGNAL = downcall("pidfd_send_signal",
+      FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
+          ValueLayout.JAVA_INT));
+  private static final MethodHandle CLOSE = downcall("close",
+      FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
   private static final int PR_SET_CHILD_SUBREAPER = 36;
   private static final int WNOHANG = 1;
 
@@ -187,6 +194,54 @@ public final class LinuxSyscalls implements Syscalls {
       return r == pid;
     } catch (Throwable t) {
       throw new IllegalStateException("waitpid " + pid, t);
+    }
+  }
+
+  @Override
+  public int pidfdOpen(int pid) throws SyscallException {
+    if (pid <= 0) {
+      throw new IllegalArgumentException("pid " + pid);
+    }
+    try (Arena a = Arena.ofConfined()) {
+      MemorySegment state = a.allocate(CAPTURED);
+      int fd = (int) PIDFD_OPEN.invokeExact(state, pid, 0);
+      if (fd >= 0) return fd;
+      int errno = (int) ERRNO.get(state, 0L);
+      if (errno == Errno.ESRCH) return -1;
+      throw new SyscallException("pidfd_open", pid, errno);
+    } catch (SyscallException e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new IllegalStateException("pidfd_open " + pid, t);
+    }
+  }
+
+  @Override
+  public boolean pidfdSendSignal(int pidfd, int signal) throws SyscallException {
+    try (Arena a = Arena.ofConfined()) {
+      MemorySegment state = a.allocate(CAPTURED);
+      int r = (int) PIDFD_SEND_SIGNAL.invokeExact(state, pidfd, signal, MemorySegment.NULL, 0);
+      if (r == 0) return true;
+      int errno = (int) ERRNO.get(state, 0L);
+      if (errno == Errno.ESRCH) return false;
+      throw new SyscallException("pidfd_send_signal", "signal " + signal, errno);
+    } catch (SyscallException e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new IllegalStateException("pidfd_send_signal " + signal, t);
+    }
+  }
+
+  @Override
+  public void close(int fd) {
+    try (Arena a = Arena.ofConfined()) {
+      MemorySegment state = a.allocate(CAPTURED);
+      int r = (int) CLOSE.invokeExact(state, fd);
+      if (r < 0) throw new IllegalStateException("close " + fd + ": errno " + (int) ERRNO.get(state, 0L));
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new IllegalStateException("close " + fd, t);
     }
   }
 }

@@ -57,6 +57,27 @@ public interface Syscalls {
     throw new UnsupportedOperationException("waitpid");
   }
 
+  /**
+   * {@code pidfd_open(2)}: a descriptor naming the process that has {@code pid} now, which a reused
+   * pid can never redirect. Returns -1 when there is no such process ({@code ESRCH}).
+   */
+  default int pidfdOpen(int pid) throws SyscallException {
+    throw new UnsupportedOperationException("pidfd_open");
+  }
+
+  /**
+   * {@code pidfd_send_signal(2)}. Returns false when the process has already been reaped
+   * ({@code ESRCH}).
+   */
+  default boolean pidfdSendSignal(int pidfd, int signal) throws SyscallException {
+    throw new UnsupportedOperationException("pidfd_send_signal");
+  }
+
+  /** {@code close(2)} of a descriptor from {@link #pidfdOpen}. */
+  default void close(int fd) {
+    throw new UnsupportedOperationException("close");
+  }
+
   long MS_RDONLY = 1;
   long MS_NOSUID = 2;
   long MS_NODEV = 4;

@@ -102,6 +102,33 @@ class LinuxSyscallsTest {
     assertTrue(!sys.reap(1));
   }
 
+  @Test
+  void pidfd_signalsTheProcessItWasOpenedFor() throws Exception {
+    Process p = new ProcessBuilder("sleep", "60").start();
+    try {
+      int fd = sys.pidfdOpen((int) p.pid());
+      assertTrue(fd >= 0, "a descriptor");
+      try {
+        assertTrue(sys.pidfdSendSignal(fd, 15), "sent");
+        assertTrue(p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS), "SIGTERM ended it");
+        assertEquals(128 + 15, p.exitValue());
+        // Reaped: the descriptor still names that process, never a newer one with its pid.
+        assertTrue(!sys.pidfdSendSignal(fd, 15), "ESRCH once reaped");
+      } finally {
+        sys.close(fd);
+      }
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+
+  @Test
+  void pidfdOpen_reapedProcess_isMinusOne() throws Exception {
+    Process p = new ProcessBuilder("true").start();
+    p.waitFor();
+    assertEquals(-1, sys.pidfdOpen((int) p.pid()));
+  }
+
   private static String mountinfo() throws java.io.IOException {
     return Files.readString(Path.of("/proc/self/mountinfo"));
   }
