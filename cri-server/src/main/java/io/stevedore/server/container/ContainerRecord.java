@@ -49,6 +49,7 @@ public record ContainerRecord(
   /**
    * @param state CREATED, RUNNING or EXITED (UNKNOWN when the shim vanished without an exit file)
    * @param pid the container's init pid while running
+   * @param pidStartTime its start time (see {@link Procs}); 0 when unknown
    * @param shimPid the shim's pid, with its start time, while running
    * @param startedAt nanoseconds since the epoch; 0 until started
    * @param finishedAt nanoseconds since the epoch; 0 until exited
@@ -59,6 +60,7 @@ public record ContainerRecord(
   public record Status(
       ContainerState state,
       int pid,
+      long pidStartTime,
       int shimPid,
       long shimStartTime,
       long startedAt,
@@ -67,16 +69,17 @@ public record ContainerRecord(
       String reason,
       String message) {
     public static Status created() {
-      return new Status(ContainerState.CONTAINER_CREATED, 0, 0, 0, 0, 0, 0, "", "");
+      return new Status(ContainerState.CONTAINER_CREATED, 0, 0, 0, 0, 0, 0, 0, "", "");
     }
 
-    public Status running(int pid, int shimPid, long shimStartTime, long startedAt) {
-      return new Status(ContainerState.CONTAINER_RUNNING, pid, shimPid, shimStartTime, startedAt, 0, 0, "", "");
+    public Status running(int pid, long pidStartTime, int shimPid, long shimStartTime, long startedAt) {
+      return new Status(ContainerState.CONTAINER_RUNNING, pid, pidStartTime, shimPid, shimStartTime, startedAt, 0, 0,
+          "", "");
     }
 
     public Status exited(long finishedAt, int exitCode, String reason, String message) {
-      return new Status(ContainerState.CONTAINER_EXITED, pid, shimPid, shimStartTime, startedAt, finishedAt, exitCode,
-          reason, message);
+      return new Status(ContainerState.CONTAINER_EXITED, pid, pidStartTime, shimPid, shimStartTime, startedAt,
+          finishedAt, exitCode, reason, message);
     }
   }
 }

@@ -20,6 +20,7 @@ import io.stevedore.server.image.store.ImageRecord;
 import io.stevedore.server.state.Dirs;
 import io.stevedore.server.state.NameIndex;
 import io.stevedore.server.state.RecordStore;
+import io.stevedore.server.state.Trash;
 import io.stevedore.shim.ExitFile;
 import io.stevedore.shim.ExitStatus;
 import io.stevedore.shim.ShimControl;
@@ -44,6 +45,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
@@ -72,6 +74,8 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
   private final Path runDir; // <runRoot>/containers: bundles
   private final Path exitDir;
   private final RecordStore<ContainerRecord> store;
+  private final Trash stateTrash;
+  private final Trash runTrash;
   private final NameIndex names = new NameIndex();
   private final Map<String, Container> containers = new ConcurrentHashMap<>();
   private final Pods pods;
@@ -92,6 +96,12 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
   private static final class Container {
     final ReentrantLock lock = new ReentrantLock();
     volatile ContainerRecord record;
+    /**
+     * Set once its exit is recorded: the release of what the run held (runtime state, rootfs
+     * mount, shim sockets), which finishes in the background so that StopContainer returns as
+     * soon as the exit is stored. RemoveContainer waits for it.
+     */
+    volatile CompletableFuture<Boolean> released;
 
     Container(ContainerRecord record) {
       this.record = record;
@@ -114,6 +124,8 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
     this.runDir = Files.createDirectories(runDir);
     this.exitDir = Files.createDirectories(exitDir);
     this.store = new RecordStore<>(stateDir.resolveSibling("containers.meta"), ContainerRecord.class);
+    this.stateTrash = new Trash(stateDir.resolveSibling("containers.trash"));
+    this.runTrash = new Trash(runDir.resolveSibling("containers.trash"));
     this.pods = pods;
     this.images = images;
     this.snapshots = snapshots;
@@ -141,10 +153,19 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
       containers.put(r.id(), new Container(r));
       names.reserve(r.name(), r.id());
     }
+    var mounted = new java.util.HashSet<>(Dirs.mountPoints());
     for (Container c : containers.values()) {
       c.lock.lock();
       try {
+        ContainerState before = c.record.status().state();
         reconcile(c);
+        ContainerRecord r = c.record;
+        // An exit stored just before the daemon died may not have been released (the rootfs is
+        // unmounted last); one recorded by reconcile above is being released already.
+        if (before == ContainerState.CONTAINER_EXITED && r.status().shimPid() > 0
+            && mounted.contains(runDir.resolve(r.id()).resolve("rootfs").toString())) {
+          c.released = CompletableFuture.supplyAsync(() -> release(r), Thread::startVirtualThread);
+        }
       } catch (RuntimeException e) {
         log.atWarn().addKeyValue("id", c.record.id()).setCause(e).log("recovering container failed");
       } finally {
@@ -267,6 +288,8 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
       }
       int shimPid = readPid(spec.shimPidFile());
       long shimStart = Procs.startTime(shimPid);
+      // The shim holds the created init as its child, unreaped: this is its start time.
+      long pidStart = Procs.startTime(started.pid());
       // Taken before the process can run, so a quick exit never finishes before it started.
       long startedAt = Dirs.nowNanos();
       try {
@@ -280,7 +303,7 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
         failStart(c, e.runtimeMessage());
         throw new IllegalStateException("start container \"" + id + "\": " + e.getMessage(), e);
       }
-      update(c, r.status().running(started.pid(), shimPid, shimStart, startedAt));
+      update(c, r.status().running(started.pid(), pidStart, shimPid, shimStart, startedAt));
       // It may have exited already (a short-lived command): the watcher will see the file too.
       reconcile(c);
     } catch (IOException e) {
@@ -296,13 +319,14 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
   private void failStart(Container c, String message) {
     long t = Dirs.nowNanos();
     var s = c.record.status();
-    update(c, new ContainerRecord.Status(ContainerState.CONTAINER_EXITED, 0, 0, 0, t, t, 128, "StartError",
+    update(c, new ContainerRecord.Status(ContainerState.CONTAINER_EXITED, 0, 0, 0, 0, t, t, 128, "StartError",
         message == null ? "" : message.strip()));
     try {
       rootfs.unmount(runDir.resolve(c.record.id()).resolve("rootfs"));
     } catch (IOException e) {
       log.atWarn().addKeyValue("id", c.record.id()).setCause(e).log("unmounting rootfs failed");
     }
+    c.released = CompletableFuture.completedFuture(true); // the runtime state was deleted by the caller
   }
 
   // ---------------------------------------------------------------- stop
@@ -333,13 +357,17 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
     try {
       if (timeoutSeconds > 0) {
         int sig = Signals.stopSignal(config(r).getStopSignal(), imageStopSignal(r));
-        killQuietly(rt, id, sig, false);
+        signalInit(rt, r, sig);
         if (awaitExitFile(id, Duration.ofSeconds(timeoutSeconds))) {
           reconcile(c);
           return;
         }
       }
-      killQuietly(rt, id, Signals.SIGKILL, sharedPid);
+      if (sharedPid) {
+        killQuietly(rt, id, Signals.SIGKILL, true); // every process of its cgroup, not just init
+      } else {
+        signalInit(rt, r, Signals.SIGKILL); // init of its own PID namespace: the kernel kills the rest
+      }
       if (!awaitExitFile(id, Duration.ofSeconds(30))) {
         if (!Procs.alive(r.status().shimPid(), r.status().shimStartTime())) {
           reconcile(c);
@@ -352,6 +380,24 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
       Thread.currentThread().interrupt();
       throw new CriException.Unavailable("stop container \"" + id + "\": interrupted", e);
     }
+  }
+
+  /**
+   * Signals the container's init directly (a pidfd, checked against its recorded start time)
+   * rather than through {@code runc kill}, a process spawn of ~10 ms; falls back to the runtime
+   * when the start time is unknown (a record from before it was kept).
+   */
+  private void signalInit(RuncCli rt, ContainerRecord r, int signal) {
+    var s = r.status();
+    if (s.pid() > 0 && s.pidStartTime() > 0) {
+      try {
+        Procs.signal(sys, s.pid(), s.pidStartTime(), signal);
+        return; // or it is gone already: its exit file is on the way
+      } catch (IOException e) {
+        log.atDebug().addKeyValue("id", r.id()).log("pidfd signal failed, asking the runtime: {}", e.toString());
+      }
+    }
+    killQuietly(rt, r.id(), signal, false);
   }
 
   private boolean ownsPidNamespace(String id) {
@@ -393,24 +439,28 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
   }
 
   private void removeLocked(Container c) {
-    ContainerRecord r = c.record;
-    String id = r.id();
+    String id = c.record.id();
     stopLocked(c, 0);
-    try {
-      RuncCli rt = runtimes.get(pods.runtimeHandler(r.sandboxId()));
-      rt.delete(id, true);
-    } catch (OciRuntimeException | RuntimeException e) {
-      log.atWarn().addKeyValue("id", id).setCause(e).log("runtime delete failed");
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new CriException.Unavailable("remove container \"" + id + "\": interrupted", e);
+    ContainerRecord r = c.record;
+    // A container that never ran has no runtime state; one whose exit was released has none left.
+    boolean ran = r.status().shimPid() > 0;
+    CompletableFuture<Boolean> released = c.released;
+    if (ran && (released == null || !released.join())) {
+      try {
+        RuncCli rt = runtimes.get(pods.runtimeHandler(r.sandboxId()));
+        rt.delete(id, true);
+      } catch (OciRuntimeException | RuntimeException e) {
+        log.atWarn().addKeyValue("id", id).setCause(e).log("runtime delete failed");
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new CriException.Unavailable("remove container \"" + id + "\": interrupted", e);
+      }
     }
     try {
       Path bundle = runDir.resolve(id);
       rootfs.unmount(bundle.resolve("rootfs"));
-      Dirs.deleteTree(bundle);
-      Dirs.deleteTree(stateDir.resolve(id));
-      Dirs.deleteTree(shimDir(id));
+      runTrash.discard(List.of(bundle, shimDir(id)));
+      stateTrash.discard(stateDir.resolve(id));
       ExitFile.remove(exitDir, id);
     } catch (IOException e) {
       throw new UncheckedIOException("remove container \"" + id + "\": " + e.getMessage(), e);
@@ -610,19 +660,44 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
       } else {
         return;
       }
-      RuncCli rt = runtimes.get(pods.runtimeHandler(r.sandboxId()));
-      deleteQuietly(rt, id);
-      rootfs.unmount(runDir.resolve(id).resolve("rootfs"));
-      if (r.status().shimPid() > 0) sys.reap(r.status().shimPid());
       update(c, s);
       ExitFile.remove(exitDir, id);
-      Dirs.deleteTree(shimDir(id));
+      c.released = CompletableFuture.supplyAsync(() -> release(r), Thread::startVirtualThread);
       synchronized (exitSignal) {
         exitSignal.notifyAll();
       }
     } catch (IOException e) {
       throw new UncheckedIOException("container \"" + id + "\": applying its exit: " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * Releases what a run held once its exit is stored: the runtime's state and cgroup
+   * ({@code runc delete}), the rootfs mount, the shim's sockets. In that order, so a rootfs still
+   * mounted at recovery means the release may not have finished ({@link #recover}). Returns
+   * whether the runtime state is gone.
+   */
+  private boolean release(ContainerRecord r) {
+    String id = r.id();
+    boolean deleted = false;
+    try {
+      RuncCli rt = runtimes.get(pods.runtimeHandler(r.sandboxId()));
+      rt.delete(id, true);
+      deleted = true;
+    } catch (OciRuntimeException | RuntimeException e) {
+      log.atWarn().addKeyValue("id", id).setCause(e).log("runtime delete after exit failed");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+    try {
+      rootfs.unmount(runDir.resolve(id).resolve("rootfs"));
+      Dirs.deleteTree(shimDir(id));
+    } catch (IOException | RuntimeException e) {
+      log.atWarn().addKeyValue("id", id).setCause(e).log("releasing an exited container failed");
+    }
+    if (r.status().shimPid() > 0) sys.reap(r.status().shimPid());
+    return deleted;
   }
 
   /** Waits until the shim has written the exit file of {@code id}. */

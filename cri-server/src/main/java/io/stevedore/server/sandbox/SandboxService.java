@@ -19,6 +19,7 @@ import io.stevedore.server.sandbox.files.PodFiles;
 import io.stevedore.server.state.Dirs;
 import io.stevedore.server.state.NameIndex;
 import io.stevedore.server.state.RecordStore;
+import io.stevedore.server.state.Trash;
 import io.stevedore.shim.Pinns;
 import io.stevedore.shim.PinnsException;
 import io.stevedore.shim.PinnedNamespaces;
@@ -58,6 +59,8 @@ public final class SandboxService implements Pods {
   private final Path stateDir; // <root>/sandboxes/<id>: resolv.conf, hosts, hostname
   private final Path runDir; // <runRoot>/sandboxes/<id>: shm
   private final RecordStore<SandboxRecord> store;
+  private final Trash stateTrash;
+  private final Trash runTrash;
   private final NameIndex names = new NameIndex();
   private final Map<String, Sandbox> sandboxes = new ConcurrentHashMap<>();
   private final Pinns pinns;
@@ -82,6 +85,8 @@ public final class SandboxService implements Pods {
     this.stateDir = Files.createDirectories(stateDir);
     this.runDir = Files.createDirectories(runDir);
     this.store = new RecordStore<>(stateDir.resolveSibling("sandboxes.meta"), SandboxRecord.class);
+    this.stateTrash = new Trash(stateDir.resolveSibling("sandboxes.trash"));
+    this.runTrash = new Trash(runDir.resolveSibling("sandboxes.trash"));
     this.pinns = pinns;
     this.network = new PodNetwork(cni, cniConfDir);
     this.cgroups = new PodCgroups(cgroupRoot);
@@ -336,8 +341,8 @@ public final class SandboxService implements Pods {
       if (!sandboxes.containsKey(id)) return;
       stopLocked(s);
       SandboxRecord r = s.record;
-      Dirs.deleteTree(runDir.resolve(id));
-      Dirs.deleteTree(stateDir.resolve(id));
+      runTrash.discard(runDir.resolve(id));
+      stateTrash.discard(stateDir.resolve(id));
       if (r.ownCgroupParent()) cgroups.remove(r.cgroupParent());
       store.remove(id);
       sandboxes.remove(id);

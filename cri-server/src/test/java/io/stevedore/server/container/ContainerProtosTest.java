@@ -61,7 +61,7 @@ class ContainerProtosTest {
   }
 
   private static ContainerRecord exited() {
-    return record(ContainerRecord.Status.created().running(4242, 4241, 99, 2_000L)
+    return record(ContainerRecord.Status.created().running(4242, 77, 4241, 99, 2_000L)
         .exited(3_000L, 137, "OOMKilled", "out of memory"));
   }
 
@@ -85,7 +85,7 @@ class ContainerProtosTest {
   @Test
   void container_followsTheRecordsState() {
     assertEquals(ContainerState.CONTAINER_RUNNING,
-        ContainerProtos.container(record(ContainerRecord.Status.created().running(1, 2, 3, 4))).getState());
+        ContainerProtos.container(record(ContainerRecord.Status.created().running(1, 5, 2, 3, 4))).getState());
     assertEquals(ContainerState.CONTAINER_EXITED, ContainerProtos.container(exited()).getState());
   }
 
@@ -162,7 +162,7 @@ class ContainerProtosTest {
   void verboseInfo_withConfigJson_isJsonWithPidSandboxAndSpec(@TempDir Path tmp) throws IOException {
     Path configJson = Files.writeString(tmp.resolve("config.json"),
         "{\"ociVersion\":\"1.1.0\",\"process\":{\"args\":[\"/bin/sh\"]}}");
-    var r = record(ContainerRecord.Status.created().running(4242, 4241, 99, 2_000L));
+    var r = record(ContainerRecord.Status.created().running(4242, 77, 4241, 99, 2_000L));
 
     Map<String, String> info = ContainerProtos.verboseInfo(r, configJson);
 
@@ -177,7 +177,7 @@ class ContainerProtosTest {
 
   @Test
   void verboseInfo_withoutConfigJson_isStillJsonWithPid(@TempDir Path tmp) throws IOException {
-    var r = record(ContainerRecord.Status.created().running(4242, 4241, 99, 2_000L));
+    var r = record(ContainerRecord.Status.created().running(4242, 77, 4241, 99, 2_000L));
 
     Map<String, String> info = ContainerProtos.verboseInfo(r, tmp.resolve("missing.json"));
 
@@ -189,7 +189,7 @@ class ContainerProtosTest {
   @Test
   void verboseInfo_corruptConfigJson_isStillJsonWithPid(@TempDir Path tmp) throws IOException {
     Path configJson = Files.writeString(tmp.resolve("config.json"), "{\"ociVersion\":");
-    var r = record(ContainerRecord.Status.created().running(4242, 4241, 99, 2_000L));
+    var r = record(ContainerRecord.Status.created().running(4242, 77, 4241, 99, 2_000L));
 
     JsonNode n = JSON.readTree(ContainerProtos.verboseInfo(r, configJson).get("info"));
 
