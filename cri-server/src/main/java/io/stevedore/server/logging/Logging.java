@@ -55,5 +55,8 @@ public final class Logging {
     // Netty and gRPC are chatty at DEBUG about their own internals; keep them at INFO or above.
     ctx.getLogger("io.netty").setLevel(level.isGreaterOrEqual(Level.INFO) ? level : Level.INFO);
     ctx.getLogger("io.grpc").setLevel(level.isGreaterOrEqual(Level.INFO) ? level : Level.INFO);
+    // gRPC's Netty server asks every accepted channel for SO_KEEPALIVE, which a Unix socket does
+    // not have: one warning per connection, and crictl connects once per command.
+    ctx.getLogger("io.netty.bootstrap").setLevel(Level.ERROR);
   }
 }
