@@ -201,8 +201,15 @@ class PodContainerIT {
     long killedAt = nowNanos();
     Path exitFile = dir.resolve("d/run/exits").resolve(b);
     await("b exits while the daemon is down").atMost(Duration.ofSeconds(30)).until(() -> Files.exists(exitFile));
+    // What a crash can leave: the exit of a container already gone, a half-deleted trash tree.
+    Path strayExit = Files.writeString(dir.resolve("d/run/exits").resolve("f".repeat(64)), "0");
+    Path strayOom = Files.writeString(dir.resolve("d/run/exits").resolve("f".repeat(64) + ".oom"), "");
+    Path strayTrash = Files.createDirectories(dir.resolve("d/run/containers.trash/" + "e".repeat(64) + ".3/rootfs"));
 
     startDaemon();
+    assertFalse(Files.exists(strayExit), "stray exit file removed at recovery");
+    assertFalse(Files.exists(strayOom), "stray OOM marker removed at recovery");
+    await("trash emptied").atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(strayTrash));
     ContainerStatus sa = status(a);
     assertEquals(ContainerState.CONTAINER_RUNNING, sa.getState());
     assertEquals(aInfo.replaceAll(".*\"pid\":(\\d+).*", "$1"),

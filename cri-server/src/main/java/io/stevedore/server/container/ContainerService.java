@@ -188,6 +188,15 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
         }
       }
     }
+    try (Stream<Path> s = Files.list(exitDir)) {
+      for (Path p : s.toList()) {
+        // <id>, <id>.oom, and their .tmp while a shim writes them
+        String id = p.getFileName().toString().replaceFirst("(\\.oom)?(\\.tmp)?$", "");
+        if (!containers.containsKey(id)) {
+          Files.deleteIfExists(p); // left by a crash between an exit and its container's removal
+        }
+      }
+    }
     watchThread.start();
     sweepThread.start();
   }
