@@ -164,7 +164,7 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
         // unmounted last); one recorded by reconcile above is being released already.
         if (before == ContainerState.CONTAINER_EXITED && r.status().shimPid() > 0
             && mounted.contains(runDir.resolve(r.id()).resolve("rootfs").toString())) {
-          c.released = CompletableFuture.supplyAsync(() -> release(r), Thread::startVirtualThread);
+          releaseInBackground(c, r);
         }
       } catch (RuntimeException e) {
         log.atWarn().addKeyValue("id", c.record.id()).setCause(e).log("recovering container failed");
@@ -468,7 +468,8 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
     try {
       Path bundle = runDir.resolve(id);
       rootfs.unmount(bundle.resolve("rootfs"));
-      runTrash.discard(List.of(bundle, shimDir(id)));
+      runTrash.discard(bundle);
+      runTrash.discard(shimDir(id));
       stateTrash.discard(stateDir.resolve(id));
       ExitFile.remove(exitDir, id);
     } catch (IOException e) {
@@ -671,13 +672,17 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
       }
       update(c, s);
       ExitFile.remove(exitDir, id);
-      c.released = CompletableFuture.supplyAsync(() -> release(r), Thread::startVirtualThread);
+      releaseInBackground(c, r);
       synchronized (exitSignal) {
         exitSignal.notifyAll();
       }
     } catch (IOException e) {
       throw new UncheckedIOException("container \"" + id + "\": applying its exit: " + e.getMessage(), e);
     }
+  }
+
+  private void releaseInBackground(Container c, ContainerRecord r) {
+    c.released = CompletableFuture.supplyAsync(() -> release(r), Thread::startVirtualThread);
   }
 
   /**

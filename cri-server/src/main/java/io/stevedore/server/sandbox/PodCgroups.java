@@ -1,5 +1,6 @@
 package io.stevedore.server.sandbox;
 
+import io.stevedore.server.stats.CgroupStats;
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -31,7 +32,7 @@ final class PodCgroups {
    * cannot join a cpuset that has none.
    */
   void join(String path, int pid) throws IOException {
-    String rel = relative(path);
+    Path rel = CgroupStats.relative(path);
     for (Path h : hierarchies()) {
       Path dir = h.resolve(rel);
       List<Path> made = new ArrayList<>();
@@ -53,7 +54,7 @@ final class PodCgroups {
 
   /** Removes {@code path} from every hierarchy; best effort (a cgroup with tasks stays). */
   void remove(String path) {
-    String rel = relative(path);
+    Path rel = CgroupStats.relative(path);
     try {
       for (Path h : hierarchies()) {
         Path dir = h.resolve(rel);
@@ -81,15 +82,5 @@ final class PodCgroups {
     Path f = dir.resolve(file);
     if (!Files.exists(f) || !Files.readString(f).isBlank()) return;
     Files.writeString(f, Files.readString(dir.getParent().resolve(file)).strip());
-  }
-
-  private static String relative(String path) {
-    String rel = path.startsWith("/") ? path.substring(1) : path;
-    for (String part : rel.split("/")) {
-      if (part.equals("..") || part.equals(".")) {
-        throw new IllegalArgumentException("cgroup path \"" + path + "\" must not contain \"" + part + "\"");
-      }
-    }
-    return rel;
   }
 }

@@ -24,20 +24,11 @@ public final class Dirs {
    * layer, a host volume).
    */
   public static void deleteTree(Path p) throws IOException {
-    deleteTrees(p);
-  }
-
-  /** {@link #deleteTree} of each path, with one read of the mount table for all of them. */
-  public static void deleteTrees(Path... paths) throws IOException {
-    List<String> mounts = null;
-    for (Path p : paths) {
-      if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) continue;
-      if (mounts == null) mounts = mountPoints();
-      refuseMounted(p, mounts);
-      try (Stream<Path> s = Files.walk(p)) {
-        for (Path q : s.sorted(Comparator.reverseOrder()).toList()) {
-          Files.deleteIfExists(q);
-        }
+    if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) return;
+    refuseMounted(p, mountPoints());
+    try (Stream<Path> s = Files.walk(p)) {
+      for (Path q : s.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(q);
       }
     }
   }

@@ -5,7 +5,6 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -50,11 +49,6 @@ public final class Trash {
       return;
     }
     deleteLater(target);
-  }
-
-  /** {@link #discard} of each path. */
-  public void discard(List<Path> paths) throws IOException {
-    for (Path p : paths) discard(p);
   }
 
   private static void deleteLater(Path p) {

@@ -184,7 +184,11 @@ public final class CgroupStats {
     return hi != 0 || lo < 0 ? Long.MAX_VALUE : lo;
   }
 
-  static Path relative(String cgroupsPath) {
+  /**
+   * A cgroupfs-style path ({@code /kubepods/pod1/abc}) relative to a hierarchy's root; refuses
+   * {@code .} and {@code ..}, which would reach outside it.
+   */
+  public static Path relative(String cgroupsPath) {
     Path rel = Path.of("");
     for (String part : cgroupsPath.split("/")) {
       if (part.equals(".") || part.equals("..")) {
