@@ -124,6 +124,8 @@ public final class ContainerSpecGenerator {
         s -> devices(s, config, action),
         s -> capabilities(s, sc),
         s -> sc.getPrivileged() ? privileged(s, action) : s,
+        s -> SeccompProfiles.of(sc, s.process().capabilities() == null ? List.of()
+            : s.process().capabilities().bounding(), action).map(f -> s.withLinux(s.linux().withSeccomp(f))).orElse(s),
         s -> s.withProcess(s.process().withNoNewPrivileges(sc.getNoNewPrivs())),
         s -> resources(s, config),
         Specs.withCgroupsPath(cgroupsPath(pod.cgroupParent(), containerId)),
