@@ -455,14 +455,9 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
     boolean ran = r.status().shimPid() > 0;
     CompletableFuture<Boolean> released = c.released;
     if (ran && (released == null || !released.join())) {
-      try {
-        RuncCli rt = runtimes.get(pods.runtimeHandler(r.sandboxId()));
-        rt.delete(id, true);
-      } catch (OciRuntimeException | RuntimeException e) {
-        log.atWarn().addKeyValue("id", id).setCause(e).log("runtime delete failed");
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new CriException.Unavailable("remove container \"" + id + "\": interrupted", e);
+      deleteRuntimeState(r);
+      if (Thread.currentThread().isInterrupted()) {
+        throw new CriException.Unavailable("remove container \"" + id + "\": interrupted", null);
       }
     }
     try {
@@ -693,17 +688,8 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
    */
   private boolean release(ContainerRecord r) {
     String id = r.id();
-    boolean deleted = false;
-    try {
-      RuncCli rt = runtimes.get(pods.runtimeHandler(r.sandboxId()));
-      rt.delete(id, true);
-      deleted = true;
-    } catch (OciRuntimeException | RuntimeException e) {
-      log.atWarn().addKeyValue("id", id).setCause(e).log("runtime delete after exit failed");
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return false;
-    }
+    boolean deleted = deleteRuntimeState(r);
+    if (Thread.currentThread().isInterrupted()) return false;
     try {
       rootfs.unmount(runDir.resolve(id).resolve("rootfs"));
       Dirs.deleteTree(shimDir(id));
@@ -866,14 +852,30 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
     }
   }
 
-  private static void deleteQuietly(RuncCli rt, String id) {
+  /** {@link #deleteQuietly} through the runtime of the container's pod. */
+  private boolean deleteRuntimeState(ContainerRecord r) {
+    try {
+      return deleteQuietly(runtimes.get(pods.runtimeHandler(r.sandboxId())), r.id());
+    } catch (RuntimeException e) {
+      log.atWarn().addKeyValue("id", r.id()).setCause(e).log("runtime delete failed");
+      return false;
+    }
+  }
+
+  /**
+   * {@code <runtime> delete --force}; a failure is logged. Returns whether it succeeded: false
+   * also when interrupted, with the thread's interrupt flag set again.
+   */
+  private static boolean deleteQuietly(RuncCli rt, String id) {
     try {
       rt.delete(id, true);
+      return true;
     } catch (OciRuntimeException e) {
       log.atWarn().addKeyValue("id", id).log("runtime delete failed: {}", e.getMessage());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    return false;
   }
 
   private static int readPid(Path f) {

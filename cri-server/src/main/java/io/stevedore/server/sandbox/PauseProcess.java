@@ -51,12 +51,14 @@ final class PauseProcess {
     if (!sb.utsns().isEmpty()) cmd.addAll(List.of("--uts", sb.utsns()));
     Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
         .start();
-    byte[] out = p.getInputStream().readAllBytes();
-    byte[] err = p.getErrorStream().readAllBytes();
+    // It prints one line at most on either stream (the pipes never fill): wait first, so the
+    // timeout holds even if the launcher hangs.
     if (!p.waitFor(10, TimeUnit.SECONDS)) {
       p.destroyForcibly();
       throw new IOException("stevedore-pause --spawn did not exit");
     }
+    byte[] out = p.getInputStream().readAllBytes();
+    byte[] err = p.getErrorStream().readAllBytes();
     if (p.exitValue() != 0) {
       String msg = new String(err, StandardCharsets.UTF_8).strip();
       throw new IOException(msg.isEmpty() ? "stevedore-pause --spawn exited " + p.exitValue() : msg);
