@@ -16,7 +16,6 @@ import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -123,7 +122,7 @@ class PtyMasterTest {
       }
     });
     // Inside read() and asleep in the kernel: the blocked state close() has to break.
-    await().atMost(Duration.ofSeconds(10)).until(() -> master.activeCalls() == 1 && sleeping("pty-reader-t"));
+    await().atMost(Duration.ofSeconds(10)).until(() -> master.activeCalls() == 1 && TestFds.sleeping("pty-reader-t"));
     assertFalse(read.isDone());
 
     master.close();
@@ -148,7 +147,7 @@ class PtyMasterTest {
         write.completeExceptionally(t);
       }
     });
-    await().atMost(Duration.ofSeconds(10)).until(() -> master.activeCalls() == 1 && sleeping("pty-writer-t"));
+    await().atMost(Duration.ofSeconds(10)).until(() -> master.activeCalls() == 1 && TestFds.sleeping("pty-writer-t"));
 
     master.close();
 
@@ -189,23 +188,6 @@ class PtyMasterTest {
       return TestFds.target(fd).equals("/dev/ptmx") || TestFds.target(fd).equals("/dev/pts/ptmx");
     } catch (java.io.IOException e) {
       return false;
-    }
-  }
-
-  /** Whether the native thread named {@code name} is asleep in the kernel (state S). */
-  private static boolean sleeping(String name) throws java.io.IOException {
-    try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
-      return tasks.anyMatch(t -> {
-        try {
-          if (!Files.readString(t.resolve("comm")).strip().equals(name)) {
-            return false;
-          }
-          String stat = Files.readString(t.resolve("stat"));
-          return stat.substring(stat.lastIndexOf(')') + 2).startsWith("S");
-        } catch (java.io.IOException e) {
-          return false; // the thread ended meanwhile
-        }
-      });
     }
   }
 }

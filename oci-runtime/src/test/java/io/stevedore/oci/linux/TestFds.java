@@ -9,6 +9,7 @@ import java.lang.invoke.MethodHandle;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.stream.Stream;
 
 /**
  * Test-side descriptor plumbing the JDK lacks: a tty slave opened with {@code O_NOCTTY}, raw mode,
@@ -144,6 +145,23 @@ final class TestFds {
     } catch (Throwable t) {
       Libc.rawClose(s);
       throw t;
+    }
+  }
+
+  /** Whether the native thread named {@code name} is asleep in the kernel (state S). */
+  static boolean sleeping(String name) throws java.io.IOException {
+    try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
+      return tasks.anyMatch(t -> {
+        try {
+          if (!Files.readString(t.resolve("comm")).strip().equals(name)) {
+            return false;
+          }
+          String stat = Files.readString(t.resolve("stat"));
+          return stat.substring(stat.lastIndexOf(')') + 2).startsWith("S");
+        } catch (java.io.IOException e) {
+          return false; // the thread ended meanwhile
+        }
+      });
     }
   }
 
