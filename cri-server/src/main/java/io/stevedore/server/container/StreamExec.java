@@ -46,6 +46,15 @@ final class StreamExec {
   private static final long FIRST_SIZE_MS = 500;
   private static final int CHUNK = 32 << 10;
   private static final int SIGKILL = 9;
+  /**
+   * Threads for blocking reads and writes of pipes and the pty, and for waitid: platform threads
+   * with small stacks. On a virtual thread each such call would hold a carrier (a pipe read is
+   * only compensated up to the scheduler's limit, a native call not at all), and enough open
+   * sessions would then stall every virtual thread in the daemon, gRPC calls included.
+   */
+  private static Thread.Builder.OfPlatform ioThread(String name) {
+    return Thread.ofPlatform().daemon().stackSize(256 << 10).name(name); // builders are not thread-safe: one each
+  }
 
   private StreamExec() {}
 
@@ -63,7 +72,7 @@ final class StreamExec {
         runc.destroyForcibly();
       });
       if (io.stdin() != null) {
-        Thread.ofVirtual().name("exec-stdin").start(() -> copyStdin(io.stdin(), runc.getOutputStream()));
+        ioThread("exec-stdin").start(() -> copyStdin(io.stdin(), runc.getOutputStream()));
       } else {
         runc.getOutputStream().close();
       }
@@ -131,7 +140,7 @@ final class StreamExec {
         Thread.ofVirtual().name("exec-resize").start(() -> resize(master, io.resize()));
       }
       // Blocking native reads and writes of the pty: platform threads, never a virtual one.
-      Thread reader = Thread.ofPlatform().daemon().name("exec-tty-out").start(() -> {
+      Thread reader = ioThread("exec-tty-out").start(() -> {
         byte[] b = new byte[CHUNK];
         try {
           int n;
@@ -145,7 +154,7 @@ final class StreamExec {
         }
       });
       if (io.stdin() != null) {
-        Thread.ofPlatform().daemon().name("exec-tty-in").start(() -> {
+        ioThread("exec-tty-in").start(() -> {
           byte[] b = new byte[CHUNK];
           try {
             int n;
@@ -158,7 +167,7 @@ final class StreamExec {
         });
       }
       var exit = new int[] {-1};
-      Thread waiter = Thread.ofPlatform().daemon().name("exec-wait").start(() -> {
+      Thread waiter = ioThread("exec-wait").start(() -> {
         try {
           exit[0] = t.sys().waitExit(pidfd);
         } catch (IOException e) {
@@ -204,7 +213,7 @@ final class StreamExec {
   }
 
   private static Thread copier(String name, InputStream from, OutputStream to) {
-    return Thread.ofVirtual().name(name).start(() -> {
+    return ioThread(name).start(() -> {
       byte[] b = new byte[CHUNK];
       try {
         int n;
