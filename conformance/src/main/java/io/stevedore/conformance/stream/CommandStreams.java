@@ -50,13 +50,20 @@ public interface CommandStreams extends AutoCloseable {
 
   /**
    * Reads stdout, stderr and the error stream concurrently to their ends (a finished command or
-   * a closed connection) and returns them as UTF-8.
+   * a closed connection) and returns them as UTF-8; {@code error} is null when the server reset
+   * the SPDY error stream (what kubelet does on {@code channel.k8s.io}).
    */
   default Result collect() throws IOException {
     try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
       CompletableFuture<String> out = read(pool, stdout());
       CompletableFuture<String> err = read(pool, stderr());
-      CompletableFuture<String> e = read(pool, error());
+      CompletableFuture<String> e = read(pool, error()).exceptionally(x -> {
+        // kubelet's v1 handler resets the error stream once the streams are set up
+        if (x.getCause() instanceof java.io.UncheckedIOException u && u.getCause() instanceof SpdyClient.StreamResetException) {
+          return null;
+        }
+        throw x instanceof RuntimeException r ? r : new java.util.concurrent.CompletionException(x);
+      });
       return new Result(get(out), get(err), get(e));
     }
   }
