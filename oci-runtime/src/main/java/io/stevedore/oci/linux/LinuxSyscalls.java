@@ -50,7 +50,16 @@ public final class LinuxSyscalls implements Syscalls {
           ValueLayout.JAVA_INT));
   private static final MethodHandle CLOSE = downcall("close",
       FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+  private static final MethodHandle WAITID = downcall("waitid",
+      FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
+          ValueLayout.JAVA_INT));
   private static final int PR_SET_CHILD_SUBREAPER = 36;
+  private static final int P_PIDFD = 3;
+  private static final int WEXITED = 4;
+  private static final int SIGINFO_SIZE = 128;
+  private static final int CLD_EXITED = 1;
+  private static final int CLD_KILLED = 2;
+  private static final int CLD_DUMPED = 3;
   private static final int WNOHANG = 1;
 
   private static MethodHandle downcall(String name, FunctionDescriptor fd) {
@@ -230,6 +239,34 @@ public final class LinuxSyscalls implements Syscalls {
     } catch (Throwable t) {
       throw new IllegalStateException("pidfd_send_signal " + signal, t);
     }
+  }
+
+  @Override
+  public int waitExit(int pidfd) throws SyscallException {
+    try (Arena a = Arena.ofConfined()) {
+      MemorySegment state = a.allocate(CAPTURED);
+      MemorySegment info = a.allocate(SIGINFO_SIZE, 8); // siginfo_t, zeroed
+      for (;;) {
+        int r = (int) WAITID.invokeExact(state, P_PIDFD, pidfd, info, WEXITED);
+        if (r == 0) break;
+        int errno = (int) ERRNO.get(state, 0L);
+        if (errno != Errno.EINTR) throw new SyscallException("waitid P_PIDFD", "pidfd " + pidfd, errno);
+      }
+      return exitCode(info.get(ValueLayout.JAVA_INT, 8), info.get(ValueLayout.JAVA_INT, 24));
+    } catch (SyscallException e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new IllegalStateException("waitid pidfd " + pidfd, t);
+    }
+  }
+
+  /** A shell's exit code from siginfo_t's si_code and si_status. */
+  static int exitCode(int siCode, int siStatus) {
+    return switch (siCode) {
+      case CLD_EXITED -> siStatus;
+      case CLD_KILLED, CLD_DUMPED -> 128 + siStatus;
+      default -> throw new IllegalStateException("waitid WEXITED reported si_code " + siCode);
+    };
   }
 
   @Override

@@ -73,6 +73,20 @@ public interface Syscalls {
     throw new UnsupportedOperationException("pidfd_send_signal");
   }
 
+  /**
+   * {@code waitid(P_PIDFD, pidfd, WEXITED)}: blocks until the process exits, reaps it and returns
+   * its exit code, or 128 + the signal number if a signal ended it (as a shell reports it). Retries
+   * {@code EINTR}. Blocks in native code, so call it from a platform thread. The process must be a
+   * child of this one, also an adopted orphan when this process is a child subreaper ({@link
+   * #setChildSubreaper}); the descriptor stays open (close it with {@link #close}). Never use it on
+   * a process the JDK started: the JDK reaps those itself and one of the two would miss the exit.
+   *
+   * @throws SyscallException {@code ECHILD} if it is not our child or was already reaped
+   */
+  default int waitExit(int pidfd) throws SyscallException {
+    throw new UnsupportedOperationException("waitid");
+  }
+
   /** {@code close(2)} of a descriptor from {@link #pidfdOpen}. */
   default void close(int fd) {
     throw new UnsupportedOperationException("close");
