@@ -22,14 +22,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
-import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
@@ -62,7 +60,6 @@ final class StreamingFixture implements BeforeAllCallback, AfterAllCallback {
   private DaemonProcess daemon;
   private CriClient client;
   private String image;
-  private Set<Long> othersInPodCgroups = Set.of();
   private String podId;
   private PodSandboxConfig podConfig;
   private String shell;
@@ -78,8 +75,6 @@ final class StreamingFixture implements BeforeAllCallback, AfterAllCallback {
   @Override
   public void beforeAll(ExtensionContext ctx) throws Exception {
     dir = Files.createTempDirectory("sd-stream-");
-    othersInPodCgroups = ProcessHandle.allProcesses().map(ProcessHandle::pid).filter(StreamingFixture::inPodCgroup)
-        .collect(Collectors.toSet());
     registry = TestRegistry.start();
     image = BusyboxImage.push(new TestImages(registry), "test/busybox", "1").reference();
     Path cni = Files.createDirectories(dir.resolve("cni"));
@@ -106,9 +101,9 @@ final class StreamingFixture implements BeforeAllCallback, AfterAllCallback {
     start(ticker);
     String echo = create("echo", List.of("nc", "-ll", "-p", Integer.toString(ECHO_PORT), "-e", "cat"), b -> {});
     start(echo);
-    String listen = ":%04X 00000000:0000 0A".formatted(ECHO_PORT);
+    var listen = java.util.regex.Pattern.compile(":%04X 0+:0000 0A".formatted(ECHO_PORT)); // LISTEN, v4 or v6
     await("echo server listens").atMost(Duration.ofSeconds(30)).until(
-        () -> execSync(shell, "cat", "/proc/net/tcp").contains(listen));
+        () -> listen.matcher(execSync(shell, "cat", "/proc/net/tcp", "/proc/net/tcp6")).find());
   }
 
   @Override
@@ -246,18 +241,21 @@ final class StreamingFixture implements BeforeAllCallback, AfterAllCallback {
     return out;
   }
 
-  /** Processes of this test's daemon: shims (cmdline names this test's dir) and pod processes. */
+  /**
+   * Processes of this test's daemon: shims (cmdline names this test's dir) and processes in this
+   * test's pod cgroup ({@code /stevedore/<pod id>}; other daemons on the machine have other pods).
+   */
   List<String> leftoverProcesses() {
     return ProcessHandle.allProcesses()
         .filter(p -> p.info().commandLine().map(c -> c.contains(dir.toString()) && !c.contains("java")).orElse(false)
-            || (inPodCgroup(p.pid()) && !othersInPodCgroups.contains(p.pid())))
+            || (podId != null && inPodCgroup(p.pid(), podId)))
         .map(p -> p.pid() + " " + p.info().commandLine().orElse(""))
         .toList();
   }
 
-  private static boolean inPodCgroup(long pid) {
+  private static boolean inPodCgroup(long pid, String pod) {
     try {
-      return Files.readString(Path.of("/proc", Long.toString(pid), "cgroup")).contains(":/stevedore/");
+      return Files.readString(Path.of("/proc", Long.toString(pid), "cgroup")).contains(":/stevedore/" + pod);
     } catch (IOException e) {
       return false;
     }
