@@ -53,6 +53,13 @@ import java.util.function.Function;
  * registry_config_dir = "/etc/stevedore/certs.d"
  * max_concurrent_downloads = 3
  * no_progress_timeout = "5m"
+ *
+ * [stream]
+ * address = "127.0.0.1"
+ * port = 0                  # 0: ephemeral
+ * idle_timeout = "4h"
+ * tls_cert = ""             # both or neither: HTTPS
+ * tls_key = ""
  * }</pre>
  */
 public final class ConfigLoader {
@@ -124,11 +131,30 @@ public final class ConfigLoader {
             img.positiveInt("max_concurrent_downloads", di.maxConcurrentDownloads()),
             img.duration("no_progress_timeout", di.noProgressTimeout()));
     img.finish();
+
+    var st = top.table("stream");
+    var ds = d.stream();
+    String address = st.string("address", ds.address());
+    if (address.isBlank()) {
+      throw st.error("address", "must not be empty");
+    }
+    int port = st.intInRange("port", ds.port(), 0, 65535);
+    Duration idle = st.duration("idle_timeout", ds.idleTimeout());
+    if (idle.isZero()) {
+      throw st.error("idle_timeout", "must be positive");
+    }
+    Optional<Path> cert = st.optionalPath("tls_cert");
+    Optional<Path> key = st.optionalPath("tls_key");
+    if (cert.isPresent() != key.isPresent()) {
+      throw st.error(cert.isPresent() ? "tls_key" : "tls_cert", "tls_cert and tls_key must be set together");
+    }
+    var stream = new DaemonConfig.Stream(address, port, idle, cert, key);
+    st.finish();
     top.finish();
 
     return new DaemonConfig(
         socket, root, runRoot, level, logFile, shutdown, driver, defaultHandler, handlers, confDir,
-        binDirs, images);
+        binDirs, images, stream);
   }
 
   /**
@@ -212,6 +238,17 @@ public final class ConfigLoader {
       }
       if (!v.isIntegralNumber() || v.asLong() < 1 || v.asLong() > Integer.MAX_VALUE) {
         throw error(key, "must be a whole number of at least 1 (got " + v + ")");
+      }
+      return v.asInt();
+    }
+
+    int intInRange(String key, int dflt, int min, int max) throws ConfigException {
+      JsonNode v = node.remove(key);
+      if (v == null) {
+        return dflt;
+      }
+      if (!v.isIntegralNumber() || v.asLong() < min || v.asLong() > max) {
+        throw error(key, "must be a whole number from " + min + " to " + max + " (got " + v + ")");
       }
       return v.asInt();
     }

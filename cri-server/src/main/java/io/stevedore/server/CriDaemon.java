@@ -26,6 +26,8 @@ import io.stevedore.server.grpc.UdsGrpcServer;
 import io.stevedore.server.info.CniNetworkReadiness;
 import io.stevedore.server.info.RuntimeInfoService;
 import io.stevedore.server.container.ContainerService;
+import io.stevedore.server.container.ContainerStreams;
+import io.stevedore.server.streaming.StreamingServer;
 import io.stevedore.server.container.Runtimes;
 import io.stevedore.server.container.spec.ContainerSpecGenerator;
 import io.stevedore.server.sandbox.SandboxService;
@@ -67,6 +69,7 @@ public final class CriDaemon implements AutoCloseable {
   private HealthStatusManager health;
   private SandboxService sandboxes;
   private ContainerService containers;
+  private StreamingServer streaming;
 
   public CriDaemon(DaemonConfig config) {
     this.config = config;
@@ -113,10 +116,11 @@ public final class CriDaemon implements AutoCloseable {
           new ContainerSpecGenerator(ContainerSpecGenerator.Options.forThisHost()), sys);
       sandboxes.setContainers(containers);
       var stats = new StatsService(sandboxes, containers, new CgroupStats(Path.of("/sys/fs/cgroup")));
+      streaming = StreamingServer.start(config.stream(), new ContainerStreams(containers, sandboxes));
       health = new HealthStatusManager();
       health.setStatus("", ServingStatus.NOT_SERVING);
       List<BindableService> services =
-          List.of(new RuntimeGrpcService(rpc, info, sandboxes, containers, stats),
+          List.of(new RuntimeGrpcService(rpc, info, sandboxes, containers, stats, streaming),
               new ImageGrpcService(rpc, images, fsUsage), health.getHealthService());
       server = UdsGrpcServer.start(config.socket(), services);
     } catch (IOException e) {
@@ -194,6 +198,10 @@ public final class CriDaemon implements AutoCloseable {
       server = null;
     }
     closeQuietly();
+    if (streaming != null) {
+      streaming.close();
+      streaming = null;
+    }
     if (containers != null) {
       try {
         containers.close();
@@ -205,6 +213,11 @@ public final class CriDaemon implements AutoCloseable {
   }
 
   private void closeQuietly() {
+    if (streaming != null && !ready) {
+      // a failed start: nothing may keep listening
+      streaming.close();
+      streaming = null;
+    }
     if (lock != null) {
       try {
         lock.close();

@@ -26,6 +26,7 @@ import java.util.Optional;
  * @param cniConfDir where the CNI network configuration is read from
  * @param cniBinDirs where CNI plugins are looked up, in order
  * @param images how images are pulled
+ * @param stream the streaming server behind Exec, Attach and PortForward
  */
 public record DaemonConfig(
     Path socket,
@@ -39,7 +40,8 @@ public record DaemonConfig(
     Map<String, RuntimeHandler> runtimeHandlers,
     Path cniConfDir,
     List<Path> cniBinDirs,
-    Images images) {
+    Images images,
+    Stream stream) {
 
   public static final Path DEFAULT_CONFIG_FILE = Path.of("/etc/stevedore/stevedore.toml");
 
@@ -54,6 +56,7 @@ public record DaemonConfig(
     runtimeHandlers = Map.copyOf(runtimeHandlers);
     cniBinDirs = List.copyOf(cniBinDirs);
     Objects.requireNonNull(images, "images");
+    Objects.requireNonNull(stream, "stream");
     if (!runtimeHandlers.containsKey(defaultRuntimeHandler)) {
       throw new IllegalArgumentException(
           "default runtime handler \"" + defaultRuntimeHandler + "\" is not configured");
@@ -74,7 +77,8 @@ public record DaemonConfig(
         Map.of("runc", new RuntimeHandler("runc", Optional.empty())),
         Path.of("/etc/cni/net.d"),
         List.of(Path.of("/opt/cni/bin"), Path.of("/usr/lib/cni")),
-        new Images(Path.of("/etc/stevedore/certs.d"), 3, Duration.ofMinutes(5)));
+        new Images(Path.of("/etc/stevedore/certs.d"), 3, Duration.ofMinutes(5)),
+        new Stream("127.0.0.1", 0, Duration.ofHours(4), Optional.empty(), Optional.empty()));
   }
 
   /** The daemon's log threshold; names as in the file and on the command line. */
@@ -121,6 +125,38 @@ public record DaemonConfig(
       if (maxConcurrentDownloads < 1) {
         throw new IllegalArgumentException("maxConcurrentDownloads must be at least 1");
       }
+    }
+  }
+
+  /**
+   * The streaming server (HTTP with SPDY/3.1 and WebSocket upgrades) whose URLs Exec, Attach and
+   * PortForward return; kubelet proxies clients to it.
+   *
+   * @param address the address it listens on (an IP literal or a host name)
+   * @param port its port; 0 for an ephemeral one
+   * @param idleTimeout a session with no traffic either way for this long is closed (containerd: 4h)
+   * @param tlsCert PEM certificate chain; with {@code tlsKey} the server speaks HTTPS only
+   * @param tlsKey PEM private key (PKCS#8) of {@code tlsCert}
+   */
+  public record Stream(String address, int port, Duration idleTimeout, Optional<Path> tlsCert, Optional<Path> tlsKey) {
+    public Stream {
+      Objects.requireNonNull(address, "address");
+      Objects.requireNonNull(idleTimeout, "idleTimeout");
+      Objects.requireNonNull(tlsCert, "tlsCert");
+      Objects.requireNonNull(tlsKey, "tlsKey");
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("stream port must be 0-65535");
+      }
+      if (tlsCert.isPresent() != tlsKey.isPresent()) {
+        throw new IllegalArgumentException("stream tls_cert and tls_key go together");
+      }
+      if (idleTimeout.isZero() || idleTimeout.isNegative()) {
+        throw new IllegalArgumentException("stream idle_timeout must be positive");
+      }
+    }
+
+    public boolean tls() {
+      return tlsCert.isPresent();
     }
   }
 }

@@ -88,7 +88,8 @@ record Flags(
         c.runtimeHandlers(),
         c.cniConfDir(),
         c.cniBinDirs(),
-        c.images());
+        c.images(),
+        c.stream());
   }
 
   private static Path path(String flag, String value) throws ConfigException {

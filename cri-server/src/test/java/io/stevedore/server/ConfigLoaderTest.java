@@ -62,6 +62,12 @@ class ConfigLoaderTest {
         registry_config_dir = "/etc/sd/certs.d"
         max_concurrent_downloads = 5
         no_progress_timeout = "30s"
+        [stream]
+        address = "::1"
+        port = 10010
+        idle_timeout = "30m"
+        tls_cert = "/etc/sd/tls.crt"
+        tls_key = "/etc/sd/tls.key"
         """);
     assertEquals(Path.of("/srv/sd"), c.root());
     assertEquals(Path.of("/run/sd/stevedore.sock"), c.socket(), "the socket follows run_root");
@@ -75,6 +81,14 @@ class ConfigLoaderTest {
     assertEquals(2, c.runtimeHandlers().size(), "runc stays configured");
     assertEquals(List.of(Path.of("/opt/sd/cni")), c.cniBinDirs());
     assertEquals(new DaemonConfig.Images(Path.of("/etc/sd/certs.d"), 5, Duration.ofSeconds(30)), c.images());
+    assertEquals(new DaemonConfig.Stream("::1", 10010, Duration.ofMinutes(30), Optional.of(Path.of("/etc/sd/tls.crt")),
+        Optional.of(Path.of("/etc/sd/tls.key"))), c.stream());
+  }
+
+  @Test
+  void load_noStreamTable_givesLoopbackEphemeralPlainHttp() throws Exception {
+    var s = load("").stream();
+    assertEquals(new DaemonConfig.Stream("127.0.0.1", 0, Duration.ofHours(4), Optional.empty(), Optional.empty()), s);
   }
 
   record Case(String desc, String toml, String error) {
@@ -102,7 +116,18 @@ class ConfigLoaderTest {
         new Case("bin dirs not paths", "[cni]\nbin_dirs = [1]", "cni.bin_dirs: must be an array of paths (got 1)"),
         new Case("zero downloads", "[image]\nmax_concurrent_downloads = 0",
             "image.max_concurrent_downloads: must be a whole number of at least 1 (got 0)"),
-        new Case("unknown image key", "[image]\nmirrors = []", "image.mirrors: unknown key"));
+        new Case("unknown image key", "[image]\nmirrors = []", "image.mirrors: unknown key"),
+        new Case("stream port too big", "[stream]\nport = 70000",
+            "stream.port: must be a whole number from 0 to 65535 (got 70000)"),
+        new Case("stream port negative", "[stream]\nport = -1",
+            "stream.port: must be a whole number from 0 to 65535 (got -1)"),
+        new Case("stream cert without key", "[stream]\ntls_cert = \"/c.pem\"",
+            "stream.tls_key: tls_cert and tls_key must be set together"),
+        new Case("stream key without cert", "[stream]\ntls_key = \"/k.pem\"",
+            "stream.tls_cert: tls_cert and tls_key must be set together"),
+        new Case("stream zero idle", "[stream]\nidle_timeout = \"0s\"", "stream.idle_timeout: must be positive"),
+        new Case("stream empty address", "[stream]\naddress = \"\"", "stream.address: must not be empty"),
+        new Case("unknown stream key", "[stream]\nbind = \"x\"", "stream.bind: unknown key"));
   }
 
   @ParameterizedTest

@@ -555,6 +555,43 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
   /** The result of ExecSync. */
   public record ExecResult(byte[] stdout, byte[] stderr, int exitCode) {}
 
+  /**
+   * What an exec or attach session needs of a running container.
+   *
+   * @throws CriException.NotFound for an unknown container
+   * @throws CriException.FailedPrecondition when it is not running
+   */
+  StreamTarget streamTarget(String id, String action) {
+    ContainerRecord r = current(get(id));
+    if (r.status().state() != ContainerState.CONTAINER_RUNNING) {
+      throw new CriException.FailedPrecondition(action + " container \"" + r.id() + "\": container is not running");
+    }
+    return new StreamTarget(r.id(), r.sandboxId(), config(r), runtimes.get(pods.runtimeHandler(r.sandboxId())),
+        runDir.resolve(r.id()), shimDir(r.id()), sys);
+  }
+
+  /** Whether the container still runs (its exit applied when there is one). */
+  boolean isRunning(String id) {
+    Container c = containers.get(id);
+    return c != null && current(c).status().state() == ContainerState.CONTAINER_RUNNING;
+  }
+
+  /** The OCI process to exec in a running container. */
+  io.stevedore.oci.spec.Process execProcess(String id, List<String> cmd, boolean tty) {
+    Spec spec = readSpec(id).orElseThrow(() -> new CriException.FailedPrecondition(
+        "exec in container \"" + id + "\": its bundle is gone"));
+    return specs.execProcess(spec, cmd, tty);
+  }
+
+  /**
+   * A running container as a streaming session sees it.
+   *
+   * @param bundle its bundle directory (exec process files go there)
+   * @param shimDir the shim's socket directory ({@code attach.sock}, {@code ctl.sock})
+   */
+  record StreamTarget(String id, String sandboxId, ContainerConfig config, RuncCli runtime, Path bundle,
+      Path shimDir, Syscalls sys) {}
+
   /** ReopenContainerLog: the shim reopens the log file (after kubelet renamed it). */
   public void reopenLog(String id) {
     Container c = get(id);

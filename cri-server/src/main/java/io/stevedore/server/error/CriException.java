@@ -47,6 +47,13 @@ public abstract sealed class CriException extends RuntimeException {
     }
   }
 
+  /** A bounded resource is full (pending streaming tokens, sessions); a later retry may succeed. */
+  public static final class ResourceExhausted extends CriException {
+    public ResourceExhausted(String message) {
+      super(message, null);
+    }
+  }
+
   /** The operation is part of the CRI but this daemon does not implement it (yet). */
   public static final class Unimplemented extends CriException {
     public Unimplemented(String message) {

@@ -11,6 +11,7 @@ import io.stevedore.server.container.ContainerService;
 import io.stevedore.server.info.RuntimeInfoService;
 import io.stevedore.server.sandbox.SandboxService;
 import io.stevedore.server.stats.StatsService;
+import io.stevedore.server.streaming.StreamingServer;
 import org.slf4j.event.Level;
 
 /**
@@ -26,14 +27,16 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
   private final SandboxService sandboxes;
   private final ContainerService containers;
   private final StatsService stats;
+  private final StreamingServer streaming;
 
-  public RuntimeGrpcService(
-      Rpc rpc, RuntimeInfoService info, SandboxService sandboxes, ContainerService containers, StatsService stats) {
+  public RuntimeGrpcService(Rpc rpc, RuntimeInfoService info, SandboxService sandboxes, ContainerService containers,
+      StatsService stats, StreamingServer streaming) {
     this.rpc = rpc;
     this.info = info;
     this.sandboxes = sandboxes;
     this.containers = containers;
     this.stats = stats;
+    this.streaming = streaming;
   }
 
   // ---- runtime information
@@ -79,6 +82,7 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
   public void stopPodSandbox(StopPodSandboxRequest req, StreamObserver<StopPodSandboxResponse> out) {
     rpc.unary("StopPodSandbox", Level.INFO, req.getPodSandboxId(), out, () -> {
       sandboxes.stop(requireId(req.getPodSandboxId(), "pod_sandbox_id"));
+      streaming.endSessions(req.getPodSandboxId()); // the CRI: stopping a pod ends its streams
       return StopPodSandboxResponse.getDefaultInstance();
     });
   }
@@ -88,6 +92,7 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
       RemovePodSandboxRequest req, StreamObserver<RemovePodSandboxResponse> out) {
     rpc.unary("RemovePodSandbox", Level.INFO, req.getPodSandboxId(), out, () -> {
       sandboxes.remove(requireId(req.getPodSandboxId(), "pod_sandbox_id"));
+      streaming.endSessions(req.getPodSandboxId());
       return RemovePodSandboxResponse.getDefaultInstance();
     });
   }
@@ -167,7 +172,10 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
 
   @Override
   public void portForward(PortForwardRequest req, StreamObserver<PortForwardResponse> out) {
-    podCall("PortForward", Level.INFO, req.getPodSandboxId(), out);
+    rpc.unary("PortForward", Level.INFO, req.getPodSandboxId(), out, () -> {
+      requireId(req.getPodSandboxId(), "pod_sandbox_id");
+      return PortForwardResponse.newBuilder().setUrl(streaming.portForward(req)).build();
+    });
   }
 
   // ---- containers
@@ -195,6 +203,7 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
   public void stopContainer(StopContainerRequest req, StreamObserver<StopContainerResponse> out) {
     rpc.unary("StopContainer", Level.INFO, req.getContainerId(), out, () -> {
       containers.stop(requireId(req.getContainerId(), "container_id"), req.getTimeout());
+      streaming.endSessions(req.getContainerId());
       return StopContainerResponse.getDefaultInstance();
     });
   }
@@ -203,6 +212,7 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
   public void removeContainer(RemoveContainerRequest req, StreamObserver<RemoveContainerResponse> out) {
     rpc.unary("RemoveContainer", Level.INFO, req.getContainerId(), out, () -> {
       containers.remove(requireId(req.getContainerId(), "container_id"));
+      streaming.endSessions(req.getContainerId());
       return RemoveContainerResponse.getDefaultInstance();
     });
   }
@@ -266,20 +276,19 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
 
   @Override
   public void exec(ExecRequest req, StreamObserver<ExecResponse> out) {
-    notYet(
-        "Exec",
-        Level.INFO,
-        req.getContainerId(),
-        out,
-        () -> {
-          requireId(req.getContainerId(), "container_id");
-          requireCommand(req.getCmdList(), "cmd");
-        });
+    rpc.unary("Exec", Level.INFO, req.getContainerId(), out, () -> {
+      requireId(req.getContainerId(), "container_id");
+      requireCommand(req.getCmdList(), "cmd");
+      return ExecResponse.newBuilder().setUrl(streaming.exec(req)).build();
+    });
   }
 
   @Override
   public void attach(AttachRequest req, StreamObserver<AttachResponse> out) {
-    containerCall("Attach", Level.INFO, req.getContainerId(), out);
+    rpc.unary("Attach", Level.INFO, req.getContainerId(), out, () -> {
+      requireId(req.getContainerId(), "container_id");
+      return AttachResponse.newBuilder().setUrl(streaming.attach(req)).build();
+    });
   }
 
   @Override

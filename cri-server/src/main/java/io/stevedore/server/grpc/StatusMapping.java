@@ -23,6 +23,7 @@ public final class StatusMapping {
           case CriException.Unavailable e -> Status.UNAVAILABLE;
           case CriException.DeadlineExceeded e -> Status.DEADLINE_EXCEEDED;
           case CriException.Unimplemented e -> Status.UNIMPLEMENTED;
+          case CriException.ResourceExhausted e -> Status.RESOURCE_EXHAUSTED;
           case StatusRuntimeException e -> e.getStatus();
           case StatusException e -> e.getStatus();
           case InterruptedException e -> Status.CANCELLED;

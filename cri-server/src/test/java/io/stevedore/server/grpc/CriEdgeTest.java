@@ -89,7 +89,7 @@ class CriEdgeTest {
     server =
         InProcessServerBuilder.forName(name)
             .directExecutor()
-            .addService(new RuntimeGrpcService(rpc, info, null, null, null)) // validation fails before any service
+            .addService(new RuntimeGrpcService(rpc, info, null, null, null, null)) // validation fails before any service
             .addService(new ImageGrpcService(rpc, imageService, fs))
             .build()
             .start();

@@ -1,0 +1,257 @@
+package io.stevedore.server.container;
+
+import io.stevedore.oci.linux.ConsoleSocket;
+import io.stevedore.oci.linux.PtyMaster;
+import io.stevedore.oci.runtime.ContainerIo;
+import io.stevedore.oci.runtime.OciRuntimeException;
+import io.stevedore.oci.spec.Process;
+import io.stevedore.oci.spec.SpecJson;
+import io.stevedore.server.state.Dirs;
+import io.stevedore.server.streaming.CommandIo;
+import io.stevedore.server.streaming.TerminalSizes;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A streaming exec through the OCI runtime, the way containerd runs one:
+ *
+ * <ul>
+ *   <li>without a terminal, {@code runc exec} in the foreground with the process's stdio as three
+ *       pipes, copied to and from the client; its exit status is the process's;
+ *   <li>with a terminal, {@code runc exec --detach} with a console socket: the runtime hands us the
+ *       pty master, the process is adopted by the daemon (a child subreaper) when runc exits, and we
+ *       wait for it through a pidfd.
+ * </ul>
+ *
+ * <p>When the client goes away first, the process and everything it started are SIGKILLed (a
+ * terminal's hang-up alone does not reach a process that ignores SIGHUP), so neither a process nor
+ * a runc nor a pipe outlives the session. Output still in flight when the process exits is copied
+ * for at most {@link #DRAIN_MS}: a background child keeping the pipes or the terminal open cannot
+ * hold the session.
+ */
+final class StreamExec {
+  private static final Logger log = LoggerFactory.getLogger(StreamExec.class);
+  private static final long DRAIN_MS = 2000;
+  private static final int CHUNK = 32 << 10;
+  private static final int SIGKILL = 9;
+
+  private StreamExec() {}
+
+  static int pipes(ContainerService.StreamTarget t, Process process, CommandIo io) throws Exception {
+    String tag = Dirs.newId().substring(0, 16);
+    Path processJson = t.bundle().resolve("exec-" + tag + ".json");
+    Path pidFile = t.bundle().resolve("exec-" + tag + ".pid");
+    java.lang.Process p = null;
+    try {
+      SpecJson.write(process, processJson);
+      p = t.runtime().exec(t.id(), processJson, pidFile, Optional.empty());
+      java.lang.Process runc = p;
+      io.gone().thenRun(() -> {
+        killTree(pidFile);
+        runc.destroyForcibly();
+      });
+      if (io.stdin() != null) {
+        Thread.ofVirtual().name("exec-stdin").start(() -> copyStdin(io.stdin(), runc.getOutputStream()));
+      } else {
+        runc.getOutputStream().close();
+      }
+      Thread out = copier("exec-stdout", p.getInputStream(), io.stdout());
+      Thread err = copier("exec-stderr", p.getErrorStream(), io.stderr());
+      int code = p.waitFor();
+      drain(out, p.getInputStream());
+      drain(err, p.getErrorStream());
+      return code;
+    } finally {
+      if (p != null && p.isAlive()) {
+        killTree(pidFile);
+        p.destroyForcibly();
+      }
+      deleteQuietly(processJson);
+      deleteQuietly(pidFile);
+    }
+  }
+
+  static int terminal(ContainerService.StreamTarget t, Process process, CommandIo io) throws Exception {
+    String tag = Dirs.newId().substring(0, 16);
+    Path processJson = t.bundle().resolve("exec-" + tag + ".json");
+    Path pidFile = t.bundle().resolve("exec-" + tag + ".pid");
+    // In the shim's short directory: a socket path must fit in 108 bytes.
+    Path consolePath = t.shimDir().resolve("x-" + tag.substring(0, 8) + ".sock");
+    PtyMaster master;
+    int pidfd;
+    int pid;
+    try {
+      SpecJson.write(process, processJson);
+      try (ConsoleSocket console = ConsoleSocket.bind(consolePath)) {
+        t.runtime().execDetached(t.id(), processJson, pidFile, Optional.of(consolePath), ContainerIo.none());
+        master = new PtyMaster(console.receiveMaster(Duration.ofSeconds(10)));
+      } catch (TimeoutException e) {
+        throw new IllegalStateException("exec in container \"" + t.id() + "\": the runtime sent no terminal", e);
+      } catch (OciRuntimeException e) {
+        throw new IllegalStateException("exec in container \"" + t.id() + "\": " + e.getMessage(), e);
+      }
+      pid = Integer.parseInt(Files.readString(pidFile).strip());
+      pidfd = t.sys().pidfdOpen(pid);
+    } finally {
+      deleteQuietly(processJson);
+      deleteQuietly(pidFile);
+    }
+    if (pidfd < 0) {
+      master.close();
+      throw new IllegalStateException("exec in container \"" + t.id() + "\": process " + pid + " vanished");
+    }
+    var reaped = new java.util.concurrent.atomic.AtomicBoolean();
+    try {
+      io.gone().thenRun(() -> {
+        synchronized (reaped) {
+          if (!reaped.get()) {
+            killTree(t, pid, pidfd);
+          }
+        }
+      });
+      if (io.resize() != null) {
+        Thread.ofVirtual().name("exec-resize").start(() -> resize(master, io.resize()));
+      }
+      // Blocking native reads and writes of the pty: platform threads, never a virtual one.
+      Thread reader = Thread.ofPlatform().daemon().name("exec-tty-out").start(() -> {
+        byte[] b = new byte[CHUNK];
+        try {
+          int n;
+          while ((n = master.read(b, 0, b.length)) >= 0) {
+            if (io.stdout() != null) {
+              io.stdout().write(b, 0, n);
+            }
+          }
+        } catch (IOException e) {
+          // client gone, or the master closed under us
+        }
+      });
+      if (io.stdin() != null) {
+        Thread.ofPlatform().daemon().name("exec-tty-in").start(() -> {
+          byte[] b = new byte[CHUNK];
+          try {
+            int n;
+            while ((n = io.stdin().read(b)) >= 0) {
+              master.write(b, 0, n);
+            }
+          } catch (IOException e) {
+            // client gone or process gone
+          }
+        });
+      }
+      var exit = new int[] {-1};
+      Thread waiter = Thread.ofPlatform().daemon().name("exec-wait").start(() -> {
+        try {
+          exit[0] = t.sys().waitExit(pidfd);
+        } catch (IOException e) {
+          log.atWarn().addKeyValue("containerId", t.id()).log("waiting for exec process {}: {}", pid, e.getMessage());
+        }
+      });
+      waiter.join();
+      reader.join(Duration.ofMillis(DRAIN_MS)); // the slave closes with the last process holding it
+      return exit[0];
+    } finally {
+      master.close();
+      synchronized (reaped) {
+        reaped.set(true); // no kill through a descriptor number that may be reused from now on
+        t.sys().close(pidfd);
+      }
+    }
+  }
+
+  private static void resize(PtyMaster master, TerminalSizes sizes) {
+    try {
+      Optional<TerminalSizes.Size> s;
+      while ((s = sizes.next()).isPresent()) {
+        master.resize(s.get().height(), s.get().width());
+      }
+    } catch (IOException e) {
+      // the terminal is gone
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static void copyStdin(InputStream from, OutputStream to) {
+    byte[] b = new byte[CHUNK];
+    try (to) {
+      int n;
+      while ((n = from.read(b)) >= 0) {
+        to.write(b, 0, n);
+        to.flush();
+      }
+    } catch (IOException e) {
+      // the client left, or the process closed its stdin
+    }
+  }
+
+  private static Thread copier(String name, InputStream from, OutputStream to) {
+    return Thread.ofVirtual().name(name).start(() -> {
+      byte[] b = new byte[CHUNK];
+      try {
+        int n;
+        while ((n = from.read(b)) >= 0) {
+          if (to != null) {
+            to.write(b, 0, n);
+          }
+        }
+      } catch (IOException e) {
+        // the client left (the process is killed) or the pipe was abandoned
+      }
+    });
+  }
+
+  /** Lets a copier finish what the process wrote, then abandons the pipe if a child still holds it. */
+  private static void drain(Thread copier, InputStream pipe) throws InterruptedException {
+    if (!copier.join(Duration.ofMillis(DRAIN_MS))) {
+      try {
+        pipe.close();
+      } catch (IOException e) {
+        // nothing more to read
+      }
+      copier.join(Duration.ofMillis(500));
+    }
+  }
+
+  /** SIGKILL to the exec'd process (named by the runtime's pid file) and its descendants. */
+  private static void killTree(Path pidFile) {
+    try {
+      int pid = Integer.parseInt(Files.readString(pidFile).strip());
+      ProcessHandle.of(pid).ifPresent(h -> {
+        List<ProcessHandle> tree = new ArrayList<>(h.descendants().toList());
+        h.destroyForcibly();
+        tree.forEach(ProcessHandle::destroyForcibly);
+      });
+    } catch (IOException | NumberFormatException e) {
+      // not started yet (the runtime is killed instead) or already gone
+    }
+  }
+
+  /** Same, for an adopted process held by a pidfd (which no reused pid can redirect). */
+  private static void killTree(ContainerService.StreamTarget t, int pid, int pidfd) {
+    ProcessHandle.of(pid).ifPresent(h -> h.descendants().forEach(ProcessHandle::destroyForcibly));
+    try {
+      t.sys().pidfdSendSignal(pidfd, SIGKILL);
+    } catch (IOException e) {
+      // already reaped
+    }
+  }
+
+  private static void deleteQuietly(Path p) {
+    try {
+      Files.deleteIfExists(p);
+    } catch (IOException e) {
+      // in the bundle: removed with the container
+    }
+  }
+}
