@@ -67,8 +67,29 @@ class StreamingSpdyIT {
     try (var c = SpdyCommand.open(url, List.of("v9.channel.k8s.io", SpdyCommand.V4, SpdyCommand.V3), false, true,
         false, false)) {
       assertEquals(SpdyCommand.V4, c.protocol());
+      c.client().ping(); // spdystream answers PINGs; a kubectl keep-alive must not break the session
       assertEquals("hi\n", c.collect().stdout());
     }
+  }
+
+  @Test
+  void exec_overAGetUpgrade_worksAsOverPost() throws Exception {
+    String url = f.execUrl(f.shell(), List.of("echo", "via get"), false, true, false, false);
+    try (var spdy = SpdyClient.connect(java.net.URI.create(url), "GET", List.of(SpdyCommand.V4))) {
+      assertEquals(SpdyCommand.V4, spdy.protocol());
+      var error = spdy.open(java.util.Map.of("streamtype", "error"));
+      var stdout = spdy.open(java.util.Map.of("streamtype", "stdout"));
+      assertEquals("via get\n", stdout.readAll());
+      assertEquals("Success", JSON.readTree(error.readAll()).path("status").asText());
+    }
+  }
+
+  @Test
+  void exec_withNoCommonProtocolVersion_isRefused() throws Exception {
+    String url = f.execUrl(f.shell(), List.of("true"), false, true, false, false);
+    var e = assertThrows(UpgradeFailedException.class,
+        () -> SpdyCommand.open(url, List.of("v9.channel.k8s.io"), false, true, false, false));
+    assertEquals(403, e.status(), "httpstream.Handshake answers 403 when no version is common: " + e.getMessage());
   }
 
   @ParameterizedTest

@@ -184,6 +184,16 @@ class StreamingWebSocketIT {
     }
   }
 
+  @ParameterizedTest
+  @ValueSource(strings = {"v4.channel.k8s.io", "v4.base64.channel.k8s.io", "portforward.k8s.io"})
+  void portForward_eachSubprotocol_carriesData(String protocol) throws Exception {
+    try (var pf = WsPortForward.open(f.portForwardUrl(ECHO_PORT), protocol, List.of(ECHO_PORT))) {
+      assertEquals(protocol, pf.channels().client().subprotocol());
+      pf.dataOut(0).write("ping\n".getBytes(StandardCharsets.US_ASCII));
+      assertArrayEquals("ping\n".getBytes(StandardCharsets.US_ASCII), pf.data(0).readNBytes(5));
+    }
+  }
+
   @Test
   void portForward_spdyInWebSocket_hundredMebibytesEachWay_arriveIntact() throws Exception {
     try (var pf = SpdyPortForward.overWebSocket(f.portForwardUrl(ECHO_PORT))) {
