@@ -42,6 +42,8 @@ import org.slf4j.LoggerFactory;
 final class StreamExec {
   private static final Logger log = LoggerFactory.getLogger(StreamExec.class);
   private static final long DRAIN_MS = 2000;
+  /** How long a terminal exec waits for the client's first size before starting without one. */
+  private static final long FIRST_SIZE_MS = 500;
   private static final int CHUNK = 32 << 10;
   private static final int SIGKILL = 9;
 
@@ -91,6 +93,12 @@ final class StreamExec {
     int pidfd;
     int pid;
     try {
+      // Clients send the terminal's size right after the streams exist: start the process with it,
+      // so that its first look at the terminal (a shell's prompt, stty size) sees the right size.
+      Optional<TerminalSizes.Size> first = io.resize() == null ? Optional.empty() : io.resize().poll(FIRST_SIZE_MS);
+      if (first.isPresent() && first.get().width() > 0 && first.get().height() > 0) {
+        process = process.withConsoleSize(new Process.ConsoleSize(first.get().height(), first.get().width()));
+      }
       SpecJson.write(process, processJson);
       try (ConsoleSocket console = ConsoleSocket.bind(consolePath)) {
         t.runtime().execDetached(t.id(), processJson, pidFile, Optional.of(consolePath), ContainerIo.none());

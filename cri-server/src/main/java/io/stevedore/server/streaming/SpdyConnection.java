@@ -135,7 +135,11 @@ final class SpdyConnection extends ChannelInboundHandlerAdapter {
     }
     Stream s = new Stream(id, headers);
     streams.put(id, s);
-    channel.writeAndFlush(new DefaultSpdySynReplyFrame(id));
+    // A SYN_REPLY must carry a header block (spdystream fails to parse one without), and Netty
+    // writes none for an empty header set: echo the stream's type.
+    var reply = new DefaultSpdySynReplyFrame(id);
+    reply.headers().set("streamtype", headers.getOrDefault("streamtype", "unknown"));
+    channel.writeAndFlush(reply);
     if (f.isLast()) {
       s.in.finish();
     }
