@@ -78,6 +78,8 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
   private final Trash runTrash;
   private final NameIndex names = new NameIndex();
   private final Map<String, Container> containers = new ConcurrentHashMap<>();
+  /** Parsed specs for exec, by container id; dropped on remove. */
+  private final Map<String, Spec> execSpecs = new ConcurrentHashMap<>();
   private final Pods pods;
   private final ImageService images;
   private final SnapshotStore snapshots;
@@ -472,6 +474,7 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
     }
     store.remove(id);
     containers.remove(id);
+    execSpecs.remove(id);
     names.release(r.name(), id);
   }
 
@@ -578,9 +581,26 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
 
   /** The OCI process to exec in a running container. */
   io.stevedore.oci.spec.Process execProcess(String id, List<String> cmd, boolean tty) {
+    return specs.execProcess(execSpec(id), cmd, tty);
+  }
+
+  /**
+   * The container's spec as exec needs it, parsed once per container: its process part never
+   * changes after create (UpdateContainerResources rewrites only resources), and parsing the whole
+   * config.json took a few milliseconds of every streaming exec.
+   */
+  private Spec execSpec(String id) {
+    Spec cached = execSpecs.get(id);
+    if (cached != null) {
+      return cached;
+    }
     Spec spec = readSpec(id).orElseThrow(() -> new CriException.FailedPrecondition(
         "exec in container \"" + id + "\": its bundle is gone"));
-    return specs.execProcess(spec, cmd, tty);
+    execSpecs.put(id, spec);
+    if (!containers.containsKey(id)) {
+      execSpecs.remove(id); // removed meanwhile
+    }
+    return spec;
   }
 
   /**

@@ -1,7 +1,6 @@
 package io.stevedore.server.streaming;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -45,14 +44,23 @@ final class ChannelOutput extends OutputStream {
 
   @Override
   public void write(byte[] b, int off, int len) throws IOException {
-    if (closed) {
-      throw new IOException("stream closed");
+    ByteBuf buf = channel.alloc().buffer(len);
+    buf.writeBytes(b, off, len);
+    write(buf);
+  }
+
+  /** Writes a chunk without copying it; takes over the caller's reference. */
+  void write(ByteBuf buf) throws IOException {
+    if (closed || !channel.isActive()) {
+      buf.release();
+      throw new IOException(closed ? "stream closed" : "client went away");
     }
-    if (!channel.isActive()) {
-      throw new IOException("client went away");
-    }
-    channel.writeAndFlush(frame.apply(Unpooled.copiedBuffer(b, off, len)), channel.voidPromise());
+    channel.writeAndFlush(frame.apply(buf), channel.voidPromise());
     gate.awaitWritable();
+  }
+
+  Channel channel() {
+    return channel;
   }
 
   /** Ends the stream for the client (once); later writes fail. */

@@ -1,5 +1,6 @@
 package io.stevedore.server.streaming;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import java.io.IOException;
 import java.io.InputStream;
@@ -27,8 +28,7 @@ final class InboundPipe extends InputStream {
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition changed = lock.newCondition();
   // guarded by lock
-  private final ArrayDeque<byte[]> chunks = new ArrayDeque<>();
-  private int headOffset;
+  private final ArrayDeque<ByteBuf> chunks = new ArrayDeque<>(); // each retained here, released when read
   private boolean eof;
   private String failure;
 
@@ -36,14 +36,17 @@ final class InboundPipe extends InputStream {
     this.throttle = throttle;
   }
 
-  /** Queues a chunk (event loop). Dropped after {@link #finish} or {@link #fail}. */
-  void offer(byte[] chunk) {
-    if (chunk.length == 0) {
+  /** Queues a chunk (event loop), taking over the caller's reference. Dropped after the end. */
+  void offer(ByteBuf chunk) {
+    int n = chunk.readableBytes();
+    if (n == 0) {
+      chunk.release();
       return;
     }
     lock.lock();
     try {
       if (eof || failure != null) {
+        chunk.release();
         return;
       }
       chunks.add(chunk);
@@ -51,7 +54,7 @@ final class InboundPipe extends InputStream {
     } finally {
       lock.unlock();
     }
-    throttle.added(chunk.length);
+    throttle.added(n);
   }
 
   /** The client closed this stream: readers see EOF after what is queued. */
@@ -73,12 +76,11 @@ final class InboundPipe extends InputStream {
       if (failure == null) {
         failure = why;
       }
-      for (byte[] c : chunks) {
-        dropped += c.length;
+      for (ByteBuf c : chunks) {
+        dropped += c.readableBytes();
+        c.release();
       }
-      dropped -= headOffset;
       chunks.clear();
-      headOffset = 0;
       changed.signalAll();
     } finally {
       lock.unlock();
@@ -107,14 +109,12 @@ final class InboundPipe extends InputStream {
         throw new IOException(failure);
       }
       while (n < len && !chunks.isEmpty()) {
-        byte[] head = chunks.peek();
-        int k = Math.min(len - n, head.length - headOffset);
-        System.arraycopy(head, headOffset, b, off + n, k);
+        ByteBuf head = chunks.peek();
+        int k = Math.min(len - n, head.readableBytes());
+        head.readBytes(b, off + n, k);
         n += k;
-        headOffset += k;
-        if (headOffset == head.length) {
-          chunks.poll();
-          headOffset = 0;
+        if (!head.isReadable()) {
+          chunks.poll().release();
         }
       }
       if (n == 0) {
@@ -128,6 +128,33 @@ final class InboundPipe extends InputStream {
     }
     throttle.consumed(n);
     return n;
+  }
+
+  /**
+   * The next chunk as it arrived, without a copy: the caller owns (and releases) it. Null at the
+   * end of the stream.
+   */
+  ByteBuf readChunk() throws IOException {
+    ByteBuf c;
+    lock.lock();
+    try {
+      while (chunks.isEmpty() && !eof && failure == null) {
+        changed.await();
+      }
+      if (failure != null) {
+        throw new IOException(failure);
+      }
+      c = chunks.poll();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted reading a client stream");
+    } finally {
+      lock.unlock();
+    }
+    if (c != null) {
+      throttle.consumed(c.readableBytes());
+    }
+    return c;
   }
 
   /**

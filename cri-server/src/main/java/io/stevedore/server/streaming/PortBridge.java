@@ -1,9 +1,8 @@
 package io.stevedore.server.streaming;
 
+import io.netty.buffer.ByteBuf;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import org.slf4j.Logger;
@@ -17,7 +16,7 @@ import org.slf4j.LoggerFactory;
  */
 final class PortBridge {
   private static final Logger log = LoggerFactory.getLogger(PortBridge.class);
-  private static final int CHUNK = 32 << 10;
+  private static final int CHUNK = 64 << 10;
 
   private PortBridge() {}
 
@@ -25,7 +24,7 @@ final class PortBridge {
    * Runs on the caller's (virtual) thread until the connection is done; then closes {@code toClient}
    * and {@code error}.
    */
-  static void forward(StreamRuntime runtime, String pod, int port, InputStream fromClient, OutputStream toClient,
+  static void forward(StreamRuntime runtime, String pod, int port, InboundPipe fromClient, ChannelOutput toClient,
       OutputStream error) {
     SocketChannel ch;
     try {
@@ -38,24 +37,40 @@ final class PortBridge {
       closeQuietly(error);
       return;
     }
+    // Both directions move pooled direct buffers: a socket read lands in the buffer the frame is
+    // written from, and a client frame's buffer is written to the socket as it is.
+    var alloc = toClient.channel().alloc();
     Thread podToClient = Thread.ofVirtual().name("portforward-out").start(() -> {
-      ByteBuffer buf = ByteBuffer.allocate(CHUNK);
       try {
-        while (ch.read(buf.clear()) >= 0) {
-          toClient.write(buf.array(), 0, buf.position());
+        for (;;) {
+          ByteBuf buf = alloc.directBuffer(CHUNK);
+          int n;
+          try {
+            n = buf.writeBytes(ch, CHUNK);
+          } catch (IOException e) {
+            buf.release();
+            throw e;
+          }
+          if (n < 0) {
+            buf.release();
+            break;
+          }
+          toClient.write(buf);
         }
       } catch (IOException e) {
         // the pod or the client closed: both ends are torn down below
       }
       closeQuietly(toClient);
     });
-    byte[] b = new byte[CHUNK];
     try {
-      int n;
-      while ((n = fromClient.read(b)) >= 0) {
-        ByteBuffer w = ByteBuffer.wrap(b, 0, n);
-        while (w.hasRemaining()) {
-          ch.write(w);
+      ByteBuf chunk;
+      while ((chunk = fromClient.readChunk()) != null) {
+        try {
+          while (chunk.isReadable()) {
+            chunk.readBytes(ch, chunk.readableBytes());
+          }
+        } finally {
+          chunk.release();
         }
       }
       ch.shutdownOutput(); // the client finished sending: pass the half-close on

@@ -1,6 +1,5 @@
 package io.stevedore.server.streaming;
 
-import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -153,7 +152,7 @@ final class SpdyConnection extends ChannelInboundHandlerAdapter {
       return;
     }
     if (f.content().isReadable()) {
-      s.in.offer(ByteBufUtil.getBytes(f.content()));
+      s.in.offer(f.content().retain());
     }
     if (f.isLast()) {
       s.in.finish();

@@ -127,7 +127,7 @@ final class StreamHttpHandler extends SimpleChannelInboundHandler<FullHttpReques
     SpdyConnection.App app = portForward
         ? new SpdyPortForward(runtime, session.pod, session)
         : new SpdyRemoteCommand(runtime, request, v.get(), session);
-    p.addAfter(ctx.name(), "spdy", new SpdyFrameCodec(SpdyVersion.SPDY_3_1));
+    p.addAfter(ctx.name(), "spdy", spdyCodec());
     p.addAfter("spdy", "spdy-session", new SpdyConnection(ctx.channel(), app));
     p.remove(HttpObjectAggregator.class);
     p.remove(HttpServerCodec.class);
@@ -177,7 +177,7 @@ final class StreamHttpHandler extends SimpleChannelInboundHandler<FullHttpReques
     if (v.get().tunnel()) {
       String pod = session.pod;
       p.addAfter(ctx.name(), "ws-tunnel", new WsTunnel());
-      p.addAfter("ws-tunnel", "spdy", new SpdyFrameCodec(SpdyVersion.SPDY_3_1));
+      p.addAfter("ws-tunnel", "spdy", spdyCodec());
       p.addAfter("spdy", "spdy-session", new SpdyConnection(ctx.channel(), new SpdyPortForward(runtime, pod, session)));
     } else {
       p.addAfter(ctx.name(), "ws-aggregator", new WebSocketFrameAggregator(MAX_WS_MESSAGE));
@@ -192,6 +192,11 @@ final class StreamHttpHandler extends SimpleChannelInboundHandler<FullHttpReques
     p.remove(this);
     log.atInfo().addKeyValue("id", session.owner).addKeyValue("protocol", v.get().name())
         .log("{} session over WebSocket", portForward ? "port-forward" : CommandSession.kind(request));
+  }
+
+  /** SPDY/3.1 frames; a client's DATA frame reaches us whole (Go writes 32 KiB), not in 8 KiB pieces. */
+  private static SpdyFrameCodec spdyCodec() {
+    return new SpdyFrameCodec(SpdyVersion.SPDY_3_1, 64 << 10, 16 << 10, 6, 15, 8);
   }
 
   private static void reply(ChannelHandlerContext ctx, HttpResponseStatus status, String text) {

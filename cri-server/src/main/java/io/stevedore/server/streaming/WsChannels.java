@@ -34,6 +34,7 @@ final class WsChannels extends ChannelInboundHandlerAdapter {
   private final ChannelOutput[] out;
   private final ChannelOutput.Gate gate;
   private final BiConsumer<Integer, byte[]> messages; // for channels read whole (resize), or null
+  private final boolean[] wholeMessagesMask;
   private final Runnable onClose;
 
   /**
@@ -63,8 +64,6 @@ final class WsChannels extends ChannelInboundHandlerAdapter {
     this.wholeMessagesMask = wholeMessages;
   }
 
-  private final boolean[] wholeMessagesMask;
-
   InboundPipe in(int ch) {
     return in[ch];
   }
@@ -92,7 +91,7 @@ final class WsChannels extends ChannelInboundHandlerAdapter {
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     try {
       switch (msg) {
-        case BinaryWebSocketFrame f when !version.base64() -> deliver(ByteBufUtil.getBytes(f.content()));
+        case BinaryWebSocketFrame f when !version.base64() -> deliver(f.content());
         case TextWebSocketFrame f when version.base64() -> {
           String s = f.text();
           if (!s.isEmpty() && s.charAt(0) >= '0' && s.charAt(0) <= '9') {
@@ -105,7 +104,12 @@ final class WsChannels extends ChannelInboundHandlerAdapter {
             byte[] m = new byte[data.length + 1];
             m[0] = (byte) (s.charAt(0) - '0');
             System.arraycopy(data, 0, m, 1, data.length);
-            deliver(m);
+            ByteBuf w = Unpooled.wrappedBuffer(m);
+            try {
+              deliver(w);
+            } finally {
+              w.release();
+            }
           }
         }
         case PingWebSocketFrame f -> ctx.writeAndFlush(new PongWebSocketFrame(f.content().retain()));
@@ -118,25 +122,35 @@ final class WsChannels extends ChannelInboundHandlerAdapter {
     }
   }
 
-  private void deliver(byte[] m) {
-    if (m.length == 0) {
+  /** One message: its channel byte, then the payload (the frame keeps the buffer). */
+  private void deliver(ByteBuf m) {
+    if (!m.isReadable()) {
       return;
     }
-    int ch = m[0] & 0xff;
+    int ch = m.getUnsignedByte(m.readerIndex());
     if (ch == CLOSE_SIGNAL && version.closeSignal()) {
-      if (m.length == 2 && (m[1] & 0xff) < in.length && in[m[1] & 0xff] != null) {
-        in[m[1] & 0xff].finish();
+      if (m.readableBytes() == 2) {
+        int target = m.getUnsignedByte(m.readerIndex() + 1);
+        if (target < in.length && in[target] != null) {
+          in[target].finish();
+        }
       }
       return;
     }
     if (ch >= in.length) {
       return;
     }
-    byte[] data = java.util.Arrays.copyOfRange(m, 1, m.length);
+    ByteBuf data = m.retainedSlice(m.readerIndex() + 1, m.readableBytes() - 1);
     if (wholeMessagesMask[ch]) {
-      messages.accept(ch, data);
+      try {
+        messages.accept(ch, ByteBufUtil.getBytes(data));
+      } finally {
+        data.release();
+      }
     } else if (in[ch] != null) {
       in[ch].offer(data);
+    } else {
+      data.release();
     }
   }
 
