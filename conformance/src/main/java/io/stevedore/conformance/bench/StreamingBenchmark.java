@@ -75,7 +75,7 @@ public final class StreamingBenchmark {
         default -> throw new IllegalArgumentException("unknown argument " + args[i]);
       }
     }
-    List<Target> targets = List.of(setUp("A", a, aPid), setUp("B", b, bPid));
+    List<Target> targets = List.of(setUp("A", a, aPid, mib), setUp("B", b, bPid, mib));
     try {
       var lat = new ArrayList<List<Double>>(List.of(new ArrayList<>(), new ArrayList<>()));
       for (int i = 0; i < 10; i++) { // warm-up, both
@@ -124,7 +124,7 @@ public final class StreamingBenchmark {
     }
   }
 
-  static Target setUp(String name, String socket, long pid) {
+  static Target setUp(String name, String socket, long pid, int mib) {
     var cri = CriClient.connect(Path.of(socket));
     cri.images().pullImage(PullImageRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage(IMAGE)).build());
     String uid = UUID.randomUUID().toString();
@@ -133,8 +133,10 @@ public final class StreamingBenchmark {
         .build();
     String pod = cri.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder().setConfig(podCfg).build())
         .getPodSandboxId();
-    String script = "while :; do head -c " + (1L << 30) + " /dev/zero | nc -l -p " + DOWN_PORT + "; done & "
-        + "while :; do nc -l -p " + UP_PORT + " > /dev/null; done & wait";
+    // Downloads come from busybox httpd (sendfile: the pod side is not the bottleneck), uploads go
+    // to nc, which reads until our half-close and then closes.
+    String script = "mkdir -p /www && head -c " + ((long) mib << 20) + " /dev/zero > /www/big && httpd -p " + DOWN_PORT
+        + " -h /www && while :; do nc -l -p " + UP_PORT + " > /dev/null; done";
     String ctr = cri.runtime().createContainer(CreateContainerRequest.newBuilder().setPodSandboxId(pod)
         .setSandboxConfig(podCfg)
         .setConfig(ContainerConfig.newBuilder().setMetadata(ContainerMetadata.newBuilder().setName("bench"))
@@ -196,7 +198,7 @@ public final class StreamingBenchmark {
     return b.toString(StandardCharsets.UTF_8);
   }
 
-  /** MB/s of {@code mib} MiB read from the pod. */
+  /** MB/s of {@code mib} MiB read from the pod (an HTTP GET of /big, headers not counted). */
   static double download(Target t, int mib) throws Exception {
     String url = t.cri().runtime().portForward(PortForwardRequest.newBuilder().setPodSandboxId(t.pod())
         .addPort(DOWN_PORT).build()).getUrl();
@@ -206,7 +208,10 @@ public final class StreamingBenchmark {
       byte[] buf = new byte[64 << 10];
       long got = 0;
       long start = System.nanoTime();
+      c.data().output().write("GET /big HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      c.data().output().flush();
       InputStream in = c.data().input();
+      skipHeaders(in);
       while (got < want) {
         int n = in.read(buf, 0, (int) Math.min(buf.length, want - got));
         if (n < 0) {
@@ -217,6 +222,17 @@ public final class StreamingBenchmark {
       double secs = (System.nanoTime() - start) / 1e9;
       c.data().reset();
       return want / 1e6 / secs;
+    }
+  }
+
+  private static void skipHeaders(InputStream in) throws IOException {
+    int state = 0; // bytes of "\r\n\r\n" seen
+    while (state < 4) {
+      int b = in.read();
+      if (b < 0) {
+        throw new IOException("no HTTP response");
+      }
+      state = (b == (state % 2 == 0 ? '\r' : '\n')) ? state + 1 : (b == '\r' ? 1 : 0);
     }
   }
 

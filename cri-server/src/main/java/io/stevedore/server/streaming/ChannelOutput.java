@@ -21,6 +21,7 @@ import java.util.function.Supplier;
  */
 final class ChannelOutput extends OutputStream {
   private final Channel channel;
+  private final io.netty.channel.ChannelOutboundInvoker target;
   private final Gate gate;
   private final Function<ByteBuf, Object> frame;
   private final Supplier<Object> end;
@@ -31,7 +32,17 @@ final class ChannelOutput extends OutputStream {
    * @param end the frame that tells the client this stream ended, or null if the protocol has none
    */
   ChannelOutput(Channel channel, Gate gate, Function<ByteBuf, Object> frame, Supplier<Object> end) {
+    this(channel, channel, gate, frame, end);
+  }
+
+  /**
+   * @param target where frames are written: the channel, or a handler's context when frames are
+   *     already encoded and must skip the handlers after it
+   */
+  ChannelOutput(Channel channel, io.netty.channel.ChannelOutboundInvoker target, Gate gate,
+      Function<ByteBuf, Object> frame, Supplier<Object> end) {
     this.channel = channel;
+    this.target = target;
     this.gate = gate;
     this.frame = frame;
     this.end = end;
@@ -55,7 +66,7 @@ final class ChannelOutput extends OutputStream {
       buf.release();
       throw new IOException(closed ? "stream closed" : "client went away");
     }
-    channel.writeAndFlush(frame.apply(buf), channel.voidPromise());
+    target.writeAndFlush(frame.apply(buf), target.voidPromise());
     gate.awaitWritable();
   }
 
@@ -71,7 +82,7 @@ final class ChannelOutput extends OutputStream {
     }
     closed = true;
     if (end != null && channel.isActive()) {
-      channel.writeAndFlush(end.get(), channel.voidPromise());
+      target.writeAndFlush(end.get(), target.voidPromise());
     }
   }
 

@@ -16,7 +16,7 @@ import org.slf4j.LoggerFactory;
  */
 final class PortBridge {
   private static final Logger log = LoggerFactory.getLogger(PortBridge.class);
-  private static final int CHUNK = 64 << 10;
+  private static final int CHUNK = 256 << 10;
 
   private PortBridge() {}
 

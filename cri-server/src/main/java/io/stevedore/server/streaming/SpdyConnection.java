@@ -1,12 +1,14 @@
 package io.stevedore.server.streaming;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.handler.codec.spdy.DefaultSpdyDataFrame;
 import io.netty.handler.codec.spdy.DefaultSpdyRstStreamFrame;
 import io.netty.handler.codec.spdy.DefaultSpdySynReplyFrame;
 import io.netty.handler.codec.spdy.SpdyDataFrame;
+import io.netty.handler.codec.spdy.SpdyFrameCodec;
 import io.netty.handler.codec.spdy.SpdyGoAwayFrame;
 import io.netty.handler.codec.spdy.SpdyPingFrame;
 import io.netty.handler.codec.spdy.SpdyRstStreamFrame;
@@ -51,11 +53,10 @@ final class SpdyConnection extends ChannelInboundHandlerAdapter {
       this.id = id;
       this.headers = headers;
       this.in = new InboundPipe(throttle);
-      this.out = new ChannelOutput(channel, gate, buf -> new DefaultSpdyDataFrame(id, buf), () -> {
-        var end = new DefaultSpdyDataFrame(id);
-        end.setLast(true);
-        return end;
-      });
+      // DATA frames are encoded here and written below the codec, which would copy each payload.
+      var codec = channel.pipeline().context(SpdyFrameCodec.class);
+      this.out = new ChannelOutput(channel, codec, gate, buf -> dataFrame(id, buf, false),
+          () -> dataFrame(id, Unpooled.EMPTY_BUFFER, true));
     }
 
     String header(String name) {
@@ -69,6 +70,25 @@ final class SpdyConnection extends ChannelInboundHandlerAdapter {
       channel.writeAndFlush(new DefaultSpdyRstStreamFrame(id, SpdyStreamStatus.REFUSED_STREAM));
       streams.remove(id);
     }
+  }
+
+  /**
+   * A DATA frame as bytes, its payload not copied:
+   *
+   * <pre>
+   * |0|  Stream-ID (31)  |  Flags (8)  |  Length (24)  |  payload
+   * </pre>
+   */
+  private ByteBuf dataFrame(int streamId, ByteBuf payload, boolean fin) {
+    if (payload.readableBytes() > 0xffffff) {
+      payload.release();
+      throw new IllegalArgumentException("a SPDY frame carries at most 16 MiB");
+    }
+    ByteBuf header = channel.alloc().ioBuffer(8);
+    header.writeInt(streamId & 0x7fffffff);
+    header.writeByte(fin ? 1 : 0);
+    header.writeMedium(payload.readableBytes());
+    return payload.isReadable() ? Unpooled.wrappedBuffer(header, payload) : header;
   }
 
   private final Channel channel;
