@@ -315,6 +315,34 @@ final class StreamingFixture implements BeforeAllCallback, AfterAllCallback {
    * Sends {@code size} pseudo-random bytes to {@code out} while reading the same number back from
    * {@code in} (an echo server at the far end), hashing both sides.
    */
+  /**
+   * A port-forward session's contract, whichever transport carries the SPDY: 100 MiB echoed intact
+   * both ways, the data stream ended after our half-close, and no error for a connection that worked.
+   */
+  static void assertHundredMebibytesEachWay(SpdyPortForward pf) throws Exception {
+    var conn = pf.connect(ECHO_PORT);
+    long size = 100L << 20;
+    var t = echo(conn.data().output(), conn.data().input(), size);
+    assertEquals(size, t.receivedBytes(), "bytes echoed back");
+    assertEquals(t.sent(), t.received(), "SHA-256 of what came back");
+    conn.data().halfClose();
+    assertEquals(-1, conn.data().input().read(), "data stream ends once the pod side closes");
+    assertEquals("", conn.error().readAll(), "no error for a connection that worked");
+  }
+
+  /** A closed port's error names it, and the same session then still forwards to the open one. */
+  static void assertClosedPortThenOpenPort(SpdyPortForward pf) throws Exception {
+    var bad = pf.connect(CLOSED_PORT);
+    String err = bad.error().readAll();
+    org.junit.jupiter.api.Assertions.assertTrue(err.contains(Integer.toString(CLOSED_PORT)),
+        "error names the port: " + err);
+    var good = pf.connect(ECHO_PORT);
+    good.data().output().write("ping\n".getBytes(StandardCharsets.US_ASCII));
+    assertEquals("ping\n", new String(good.data().input().readNBytes(5), StandardCharsets.US_ASCII));
+    good.data().halfClose();
+    assertEquals("", good.error().readAll());
+  }
+
   static Transfer echo(OutputStream out, InputStream in, long size) throws Exception {
     try (var pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
       return echo(out, in, size, pool);

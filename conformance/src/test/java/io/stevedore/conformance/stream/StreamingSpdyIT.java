@@ -44,7 +44,6 @@ class StreamingSpdyIT {
   static final StreamingFixture f = new StreamingFixture("sdspdy0", "sdspdy", "10.124.0.");
 
   static final ObjectMapper JSON = new ObjectMapper();
-  static final long HUNDRED_MIB = 100L << 20;
 
   // ------------------------------------------------------------------ exec, each protocol version
 
@@ -206,28 +205,14 @@ class StreamingSpdyIT {
   void portForward_hundredMebibytesEachWay_arriveIntact() throws Exception {
     try (var pf = SpdyPortForward.open(f.portForwardUrl(ECHO_PORT))) {
       assertEquals(SpdyPortForward.PROTOCOL, pf.client().protocol());
-      var conn = pf.connect(ECHO_PORT);
-      var t = StreamingFixture.echo(conn.data().output(), conn.data().input(), HUNDRED_MIB);
-      assertEquals(HUNDRED_MIB, t.receivedBytes(), "bytes echoed back");
-      assertEquals(t.sent(), t.received(), "SHA-256 of what came back");
-      conn.data().halfClose();
-      assertEquals(-1, conn.data().input().read(), "data stream ends once the pod side closes");
-      assertEquals("", conn.error().readAll(), "no error for a connection that worked");
+      StreamingFixture.assertHundredMebibytesEachWay(pf);
     }
   }
 
   @Test
   void portForward_closedPort_reportsAnError_andTheSessionStillServesTheOpenPort() throws Exception {
     try (var pf = SpdyPortForward.open(f.portForwardUrl(ECHO_PORT))) {
-      var bad = pf.connect(CLOSED_PORT);
-      String err = bad.error().readAll();
-      assertTrue(err.contains(Integer.toString(CLOSED_PORT)), "error names the port: " + err);
-
-      var good = pf.connect(ECHO_PORT);
-      good.data().output().write("ping\n".getBytes(StandardCharsets.US_ASCII));
-      assertEquals("ping\n", new String(good.data().input().readNBytes(5), StandardCharsets.US_ASCII));
-      good.data().halfClose();
-      assertEquals("", good.error().readAll());
+      StreamingFixture.assertClosedPortThenOpenPort(pf);
     }
   }
 

@@ -100,6 +100,38 @@ class StreamingServerTest {
         .statusCode();
   }
 
+  /** A WebSocket client collecting each channel's bytes (the first byte of a message names it). */
+  private final class Channels implements WebSocket.Listener {
+    final Map<Integer, ByteArrayOutputStream> frames = new ConcurrentHashMap<>();
+    final CompletableFuture<Integer> closed = new CompletableFuture<>();
+
+    WebSocket open(String url, String protocol) throws Exception {
+      return http.newWebSocketBuilder().subprotocols(protocol)
+          .buildAsync(URI.create(url.replace("http://", "ws://")), this).get();
+    }
+
+    @Override
+    public CompletionStage<?> onBinary(WebSocket w, ByteBuffer data, boolean last) {
+      int ch = data.get() & 0xff;
+      byte[] b = new byte[data.remaining()];
+      data.get(b);
+      frames.computeIfAbsent(ch, k -> new ByteArrayOutputStream()).writeBytes(b);
+      w.request(1);
+      return null;
+    }
+
+    @Override
+    public void onError(WebSocket w, Throwable error) {
+      closed.complete(-1);
+    }
+
+    @Override
+    public CompletionStage<?> onClose(WebSocket w, int code, String reason) {
+      closed.complete(code);
+      return null;
+    }
+  }
+
   @Test
   void exec_urlOnTheServer_withAnUnguessableToken() {
     String url = server.exec(exec("sh").build());
@@ -142,26 +174,9 @@ class StreamingServerTest {
   @Test
   void webSocketV4_stdoutStderrApart_stdinEchoed_exitCodeAsStatus() throws Exception {
     String url = server.exec(exec("abc").setStdin(true).setStderr(true).build());
-    var frames = new ConcurrentHashMap<Integer, ByteArrayOutputStream>();
-    var closed = new CompletableFuture<Integer>();
-    WebSocket ws = http.newWebSocketBuilder().subprotocols("v4.channel.k8s.io")
-        .buildAsync(URI.create(url.replace("http://", "ws://")), new WebSocket.Listener() {
-          @Override
-          public CompletionStage<?> onBinary(WebSocket w, ByteBuffer data, boolean last) {
-            int ch = data.get() & 0xff;
-            byte[] b = new byte[data.remaining()];
-            data.get(b);
-            frames.computeIfAbsent(ch, k -> new ByteArrayOutputStream()).writeBytes(b);
-            w.request(1);
-            return null;
-          }
-
-          @Override
-          public CompletionStage<?> onClose(WebSocket w, int code, String reason) {
-            closed.complete(code);
-            return null;
-          }
-        }).get();
+    var c = new Channels();
+    WebSocket ws = c.open(url, "v4.channel.k8s.io");
+    var frames = c.frames;
     assertEquals("v4.channel.k8s.io", ws.getSubprotocol());
     ws.sendBinary(ByteBuffer.wrap(new byte[] {0, 'h', 'i'}), true).get();
     // v4 has no half-close: the fake's stdin ends when the client closes.
@@ -175,26 +190,10 @@ class StreamingServerTest {
   @Test
   void webSocketV5_closeSignalEndsStdin_thenStatusCarriesTheExitCode() throws Exception {
     String url = server.exec(exec("abc").setStdin(true).build());
-    var frames = new ConcurrentHashMap<Integer, ByteArrayOutputStream>();
-    var closed = new CompletableFuture<Integer>();
-    WebSocket ws = http.newWebSocketBuilder().subprotocols("v5.channel.k8s.io")
-        .buildAsync(URI.create(url.replace("http://", "ws://")), new WebSocket.Listener() {
-          @Override
-          public CompletionStage<?> onBinary(WebSocket w, ByteBuffer data, boolean last) {
-            int ch = data.get() & 0xff;
-            byte[] b = new byte[data.remaining()];
-            data.get(b);
-            frames.computeIfAbsent(ch, k -> new ByteArrayOutputStream()).writeBytes(b);
-            w.request(1);
-            return null;
-          }
-
-          @Override
-          public CompletionStage<?> onClose(WebSocket w, int code, String reason) {
-            closed.complete(code);
-            return null;
-          }
-        }).get();
+    var c = new Channels();
+    WebSocket ws = c.open(url, "v5.channel.k8s.io");
+    var frames = c.frames;
+    var closed = c.closed;
     ws.sendBinary(ByteBuffer.wrap(new byte[] {0, 'x', 'y', 'z'}), true).get();
     ws.sendBinary(ByteBuffer.wrap(new byte[] {(byte) 255, 0}), true).get(); // CLOSE stdin
     assertEquals(1000, closed.get(10, java.util.concurrent.TimeUnit.SECONDS));
@@ -208,19 +207,9 @@ class StreamingServerTest {
   @Test
   void webSocketPortForward_unreachablePort_isReportedOnTheErrorChannel() throws Exception {
     String url = server.portForward(PortForwardRequest.newBuilder().setPodSandboxId("p").build());
-    var frames = new ConcurrentHashMap<Integer, ByteArrayOutputStream>();
-    http.newWebSocketBuilder().subprotocols("v4.channel.k8s.io")
-        .buildAsync(URI.create(url.replace("http://", "ws://") + "?port=8080"), new WebSocket.Listener() {
-          @Override
-          public CompletionStage<?> onBinary(WebSocket w, ByteBuffer data, boolean last) {
-            int ch = data.get() & 0xff;
-            byte[] b = new byte[data.remaining()];
-            data.get(b);
-            frames.computeIfAbsent(ch, k -> new ByteArrayOutputStream()).writeBytes(b);
-            w.request(1);
-            return null;
-          }
-        }).get();
+    var c = new Channels();
+    c.open(url + "?port=8080", "v4.channel.k8s.io");
+    var frames = c.frames;
     await().atMost(Duration.ofSeconds(10)).until(() -> frames.containsKey(1) && frames.get(1).size() > 2);
     byte[] err = frames.get(1).toByteArray();
     assertEquals(8080, (err[0] & 0xff) | (err[1] & 0xff) << 8, "the port prefix");
@@ -231,20 +220,9 @@ class StreamingServerTest {
   @Test
   void endSessions_ofTheContainer_closesItsConnection() throws Exception {
     String url = server.exec(exec("abc").setStdin(true).build());
-    var closed = new CompletableFuture<Integer>();
-    http.newWebSocketBuilder().subprotocols("v4.channel.k8s.io")
-        .buildAsync(URI.create(url.replace("http://", "ws://")), new WebSocket.Listener() {
-          @Override
-          public void onError(WebSocket w, Throwable error) {
-            closed.complete(-1);
-          }
-
-          @Override
-          public CompletionStage<?> onClose(WebSocket w, int code, String reason) {
-            closed.complete(code);
-            return null;
-          }
-        }).get();
+    var c = new Channels();
+    c.open(url, "v4.channel.k8s.io");
+    var closed = c.closed;
     await().atMost(Duration.ofSeconds(5)).until(() -> server.sessions() == 1);
     server.endSessions("c1");
     closed.get(10, java.util.concurrent.TimeUnit.SECONDS);
