@@ -77,6 +77,17 @@ public final class StreamingBenchmark {
     }
     List<Target> targets = List.of(setUp("A", a, aPid, mib), setUp("B", b, bPid, mib));
     try {
+      for (Target t : targets) { // the CRI call alone, for scale: what every Exec RPC pays
+        var v = new ArrayList<Double>();
+        for (int i = 0; i < 1000; i++) {
+          long s0 = System.nanoTime();
+          t.cri().runtime().version(io.stevedore.cri.v1.VersionRequest.getDefaultInstance());
+          v.add((System.nanoTime() - s0) / 1e6);
+        }
+        v = new ArrayList<>(v.subList(500, 1000)); // after 500 to warm both sides
+        v.sort(Double::compare);
+        System.out.printf(Locale.ROOT, "%s Version RPC: p50 %.2f ms  p99 %.2f ms%n", t.name(), pct(v, 50), pct(v, 99));
+      }
       var lat = new ArrayList<List<Double>>(List.of(new ArrayList<>(), new ArrayList<>()));
       for (int i = 0; i < 10; i++) { // warm-up, both
         for (Target t : targets) {
