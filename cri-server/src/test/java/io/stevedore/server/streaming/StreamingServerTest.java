@@ -218,6 +218,43 @@ class StreamingServerTest {
   }
 
   @Test
+  void tls_certAndKey_serveHttpsOnly(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    var cert = dir.resolve("tls.crt");
+    var key = dir.resolve("tls.key");
+    org.junit.jupiter.api.Assumptions.assumeTrue(new ProcessBuilder("openssl", "req", "-x509", "-newkey", "ec",
+        "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+        "-keyout", key.toString(), "-out", cert.toString()).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor() == 0, "openssl can make a test certificate");
+    try (var tls = StreamingServer.start(new DaemonConfig.Stream("127.0.0.1", 0, Duration.ofHours(4),
+        Optional.of(cert), Optional.of(key)), fake)) {
+      String url = tls.exec(exec("sh").build());
+      assertTrue(url.startsWith("https://127.0.0.1:"), url);
+      var trustAll = new javax.net.ssl.X509TrustManager() {
+        @Override
+        public void checkClientTrusted(java.security.cert.X509Certificate[] c, String a) {}
+
+        @Override
+        public void checkServerTrusted(java.security.cert.X509Certificate[] c, String a) {}
+
+        @Override
+        public java.security.cert.X509Certificate[] getAcceptedIssuers() {
+          return new java.security.cert.X509Certificate[0];
+        }
+      };
+      var ssl = javax.net.ssl.SSLContext.getInstance("TLS");
+      ssl.init(null, new javax.net.ssl.TrustManager[] {trustAll}, null);
+      var params = new javax.net.ssl.SSLParameters();
+      params.setEndpointIdentificationAlgorithm(null);
+      var https = HttpClient.newBuilder().sslContext(ssl).sslParameters(params).build();
+      var res = https.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.discarding());
+      assertEquals(400, res.statusCode(), "spoke HTTPS, and the token was taken (no upgrade asked)");
+      assertThrows(IOException.class, () -> http.send(
+          HttpRequest.newBuilder(URI.create(url.replace("https://", "http://"))).build(),
+          HttpResponse.BodyHandlers.discarding()), "no plain HTTP");
+    }
+  }
+
+  @Test
   void endSessions_ofTheContainer_closesItsConnection() throws Exception {
     String url = server.exec(exec("abc").setStdin(true).build());
     var c = new Channels();
