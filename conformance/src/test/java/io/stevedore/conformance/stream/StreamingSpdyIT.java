@@ -189,6 +189,24 @@ class StreamingSpdyIT {
     assertEquals(ContainerState.CONTAINER_RUNNING, f.state(f.ticker()));
   }
 
+  @Test
+  void attach_stdinOnce_inputReachesTheContainer_andItsStdinEndsWithTheFirstAttacher() throws Exception {
+    String id = f.create("once", List.of("cat"), b -> b.setStdin(true).setStdinOnce(true));
+    f.start(id);
+    try (var a = SpdyCommand.open(f.attachUrl(id, true, true, false, false), SpdyCommand.V4, true, true, false,
+        false)) {
+      var out = new StreamingFixture.Collector(a.stdout());
+      a.stdin().write("through the shim\n".getBytes(StandardCharsets.UTF_8));
+      a.stdin().flush();
+      await("the container's cat echoes our input").atMost(Duration.ofSeconds(20))
+          .untilAsserted(() -> assertEquals("through the shim\n", out.text()));
+      a.closeStdin();
+      await("stdin_once: the container's stdin ended with our input, so cat exited")
+          .atMost(Duration.ofSeconds(20))
+          .untilAsserted(() -> assertEquals(ContainerState.CONTAINER_EXITED, f.state(id)));
+    }
+  }
+
   static List<Integer> ticks(String text) {
     var out = new ArrayList<Integer>();
     for (String l : text.split("\n")) {
