@@ -62,6 +62,7 @@ public final class StreamingBenchmark {
     int mib = 100;
     int idle = 100;
     int rounds = 3;
+    int warmup = 10;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--a" -> a = args[++i];
@@ -72,6 +73,7 @@ public final class StreamingBenchmark {
         case "--mib" -> mib = Integer.parseInt(args[++i]);
         case "--idle" -> idle = Integer.parseInt(args[++i]);
         case "--rounds" -> rounds = Integer.parseInt(args[++i]);
+        case "--warmup" -> warmup = Integer.parseInt(args[++i]);
         default -> throw new IllegalArgumentException("unknown argument " + args[i]);
       }
     }
@@ -89,11 +91,12 @@ public final class StreamingBenchmark {
         System.out.printf(Locale.ROOT, "%s Version RPC: p50 %.2f ms  p99 %.2f ms%n", t.name(), pct(v, 50), pct(v, 99));
       }
       var lat = new ArrayList<List<Double>>(List.of(new ArrayList<>(), new ArrayList<>()));
-      for (int i = 0; i < 10; i++) { // warm-up, both
+      for (int i = 0; i < warmup; i++) { // warm-up, both (a JVM's JIT needs more than Go does)
         for (Target t : targets) {
           execEcho(t);
         }
       }
+      PHASES.clear();
       for (int i = 0; i < execs; i++) {
         for (int k = 0; k < 2; k++) {
           lat.get(k).add(execEcho(targets.get(k)));
@@ -102,8 +105,9 @@ public final class StreamingBenchmark {
       for (int k = 0; k < 2; k++) {
         var l = lat.get(k);
         l.sort(Double::compare);
-        System.out.printf(Locale.ROOT, "%s exec echo round trip over %d: p50 %.2f ms  p99 %.2f ms  min %.2f  max %.2f%n",
-            targets.get(k).name(), l.size(), pct(l, 50), pct(l, 99), l.getFirst(), l.getLast());
+        System.out.printf(Locale.ROOT,
+            "%s exec echo round trip over %d after %d warm-up: p50 %.2f ms  p99 %.2f ms  min %.2f  max %.2f%n",
+            targets.get(k).name(), l.size(), warmup, pct(l, 50), pct(l, 99), l.getFirst(), l.getLast());
         var ph = PHASES.get(targets.get(k).name());
         double[] med = new double[4];
         for (int j = 0; j < 4; j++) {
