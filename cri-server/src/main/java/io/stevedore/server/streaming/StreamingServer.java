@@ -70,6 +70,12 @@ public final class StreamingServer implements AutoCloseable {
 
   /** Binds the configured address and port and starts serving. */
   public static StreamingServer start(DaemonConfig.Stream cfg, StreamRuntime runtime) throws IOException {
+    return start(cfg, runtime, InstantSource.system());
+  }
+
+  /** As {@link #start(DaemonConfig.Stream, StreamRuntime)}, token expiry on {@code clock} (tests). */
+  static StreamingServer start(DaemonConfig.Stream cfg, StreamRuntime runtime, InstantSource clock)
+      throws IOException {
     SslContext ssl = null;
     if (cfg.tls()) {
       try {
@@ -80,7 +86,7 @@ public final class StreamingServer implements AutoCloseable {
             + e.getMessage(), e);
       }
     }
-    var tokens = new StreamTokens(InstantSource.system(), MAX_PENDING);
+    var tokens = new StreamTokens(clock, MAX_PENDING);
     boolean epoll = Epoll.isAvailable();
     EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1,
         epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());

@@ -159,6 +159,17 @@ class StreamingServerTest {
   }
 
   @Test
+  void expiredToken_is404() throws Exception {
+    var now = new java.util.concurrent.atomic.AtomicReference<>(java.time.Instant.parse("2026-12-03T12:00:00Z"));
+    try (var s = StreamingServer.start(new DaemonConfig.Stream("127.0.0.1", 0, Duration.ofHours(4), Optional.empty(),
+        Optional.empty()), fake, now::get)) {
+      String url = s.exec(exec("sh").build());
+      now.set(now.get().plus(StreamTokens.TTL));
+      assertEquals(404, get(url), "a minute unused: gone");
+    }
+  }
+
+  @Test
   void tokenOfAnotherKind_is404() throws Exception {
     String url = server.portForward(PortForwardRequest.newBuilder().setPodSandboxId("p").build());
     assertEquals(404, get(url.replace("/portforward/", "/exec/")));
