@@ -84,7 +84,27 @@ final class Libc {
   private static final MethodHandle PTSNAME_R = downcall("ptsname_r",
       FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG), -1);
 
+  private static final MethodHandle FSTAT = downcall("fstat",
+      FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS), -1);
+  /** {@code struct stat} on x86_64: 144 bytes, {@code st_mode} at 24, {@code st_size} at 48. */
+  static final long STAT_SIZE = 144;
+  static final long STAT_MODE = 24;
+  static final long STAT_SIZE_FIELD = 48;
+  static final int S_IFMT = 0170000;
+  static final int S_IFREG = 0100000;
+  static final int O_NOFOLLOW = 0x20000;
+
   private Libc() {}
+
+  /** {@code fstat(2)} into {@code st} ({@link #STAT_SIZE} bytes): 0 or {@code -errno}. */
+  static int rawFstat(MemorySegment state, int fd, MemorySegment st) {
+    try {
+      int r = (int) FSTAT.invokeExact(state, fd, st);
+      return r < 0 ? -errno(state) : 0;
+    } catch (Throwable t) {
+      throw new IllegalStateException("fstat " + fd, t);
+    }
+  }
 
   /** {@code firstVariadic} is the index of the first variadic parameter, or -1 for none. */
   private static MethodHandle downcall(String name, FunctionDescriptor fd, int firstVariadic) {

@@ -6,9 +6,9 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.stevedore.cri.v1.LinuxContainerSecurityContext;
 import io.stevedore.cri.v1.SecurityProfile;
+import io.stevedore.oci.linux.UntrustedFiles;
 import io.stevedore.server.error.CriException;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collection;
 import java.util.List;
@@ -98,16 +98,34 @@ final class SeccompProfiles {
     return p;
   }
 
+  /** A seccomp profile is kilobytes (Docker's default is ~20 KB); more is refused. */
+  static final int MAX_PROFILE_BYTES = 1 << 20;
+  /** A profile on a file system that does not answer in this time fails the request. */
+  static final java.time.Duration READ_TIMEOUT = java.time.Duration.ofSeconds(5);
+
   private static JsonNode localhost(String ref, Collection<String> caps, String action) {
     Path file = Path.of(ref);
     if (!file.isAbsolute()) {
       throw new CriException.InvalidArgument(action + ": seccomp profile \"" + ref + "\" is not an absolute path");
     }
+    byte[] raw;
+    try {
+      raw = UntrustedFiles.readRegular(file, MAX_PROFILE_BYTES, READ_TIMEOUT);
+    } catch (IOException e) {
+      // The message names the path and the reason (ENOENT, not a regular file, too large…).
+      throw new CriException.InvalidArgument(action + ": cannot read seccomp profile: " + e.getMessage());
+    }
     JsonNode in;
     try {
-      in = JSON.readTree(Files.readString(file));
+      in = JSON.readTree(raw);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      // Never Jackson's message: it quotes the file ("Unrecognized token 'root'"), which would
+      // let a pod author read any file on the host through an error.
+      var at = e.getLocation();
+      throw new CriException.InvalidArgument(action + ": seccomp profile \"" + ref + "\" is not JSON"
+          + (at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")"));
     } catch (IOException e) {
-      throw new CriException.InvalidArgument(action + ": cannot read seccomp profile \"" + ref + "\": " + e.getMessage());
+      throw new CriException.InvalidArgument(action + ": seccomp profile \"" + ref + "\" is not JSON");
     }
     if (in == null || !in.isObject() || !in.path("defaultAction").isTextual()) {
       throw new CriException.InvalidArgument(action + ": seccomp profile \"" + ref + "\" has no defaultAction");

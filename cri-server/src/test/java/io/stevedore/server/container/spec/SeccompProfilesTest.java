@@ -136,4 +136,40 @@ class SeccompProfilesTest {
     assertThrows(CriException.InvalidArgument.class,
         () -> SeccompProfiles.of(path("localhost/relative.json"), DEFAULT_CAPS, "a"));
   }
+
+  // Issue 11: a profile path is chosen by whoever creates the pod.
+
+  @Test
+  void localhost_fifo_isRefusedAtOnce_notWaitedOn(@TempDir Path tmp) throws Exception {
+    Path fifo = tmp.resolve("fifo");
+    new io.stevedore.oci.linux.LinuxSyscalls().mknod(fifo, io.stevedore.oci.linux.Syscalls.S_IFIFO | 0600, 0, 0);
+    var e = assertThrows(CriException.InvalidArgument.class,
+        () -> SeccompProfiles.of(path("localhost/" + fifo), DEFAULT_CAPS, "a"));
+    assertTrue(e.getMessage().contains("not a regular file"), e.getMessage());
+  }
+
+  @Test
+  void localhost_devZero_isRefused_notReadIntoTheHeap() {
+    var e = assertThrows(CriException.InvalidArgument.class,
+        () -> SeccompProfiles.of(path("localhost//dev/zero"), DEFAULT_CAPS, "a"));
+    assertTrue(e.getMessage().contains("not a regular file"), e.getMessage());
+  }
+
+  @Test
+  void localhost_notJson_errorNeverQuotesTheFile(@TempDir Path tmp) throws Exception {
+    Path shadowLike = Files.writeString(tmp.resolve("shadow"), "root:$6$secrethash:19000:0:99999:7:::\n");
+    var e = assertThrows(CriException.InvalidArgument.class,
+        () -> SeccompProfiles.of(path("localhost/" + shadowLike), DEFAULT_CAPS, "a"));
+    assertFalse(e.getMessage().contains("root"), e.getMessage());
+    assertFalse(e.getMessage().contains("secrethash"), e.getMessage());
+    assertTrue(e.getMessage().contains("is not JSON"), e.getMessage());
+  }
+
+  @Test
+  void localhost_tooLarge_isRefused(@TempDir Path tmp) throws Exception {
+    Path big = Files.write(tmp.resolve("big.json"), new byte[SeccompProfiles.MAX_PROFILE_BYTES + 1]);
+    var e = assertThrows(CriException.InvalidArgument.class,
+        () -> SeccompProfiles.of(path("localhost/" + big), DEFAULT_CAPS, "a"));
+    assertTrue(e.getMessage().contains("larger than"), e.getMessage());
+  }
 }
