@@ -12,31 +12,46 @@ sealed interface SyncMessage {
 
   record Failed(String message) implements SyncMessage {}
 
-  Pattern PID = Pattern.compile("\\{\"pid\":(\\d+)}");
-  Pattern ERROR = Pattern.compile("\\{\"error\":\"((?:[^\"\\\\]|\\\\.)*)\"}");
+  Pattern PID = Pattern.compile("\\{\"pid\":(\\d{1,10})}");
+  String ERROR_START = "{\"error\":\"";
+  String ERROR_END = "\"}";
 
   /** Parses one line (without its newline); throws IllegalArgumentException if it is neither shape. */
   static SyncMessage parse(String line) {
     String s = line.strip();
     Matcher m = PID.matcher(s);
     if (m.matches()) return new Pid(Integer.parseInt(m.group(1)));
-    m = ERROR.matcher(s);
-    if (m.matches()) return new Failed(unescape(m.group(1)));
-    throw new IllegalArgumentException("malformed sync message: " + line);
+    // The error text is scanned, not matched with a regex: a backtracking pattern over a long
+    // runtime error (a 1000-character command path) overflowed the stack.
+    if (s.startsWith(ERROR_START) && s.endsWith(ERROR_END) && s.length() >= ERROR_START.length() + ERROR_END.length()) {
+      String body = s.substring(ERROR_START.length(), s.length() - ERROR_END.length());
+      String text = unescape(body);
+      if (text != null) return new Failed(text);
+    }
+    throw new IllegalArgumentException("malformed sync message: "
+        + (line.length() > 200 ? line.substring(0, 200) + "…" : line));
   }
 
+  /** A JSON string body without its quotes; null if it has a bare quote or a broken escape. */
   private static String unescape(String s) {
     var out = new StringBuilder(s.length());
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
+      if (c == '"') return null;
       if (c != '\\') {
         out.append(c);
         continue;
       }
-      char e = s.charAt(++i);
+      if (++i >= s.length()) return null;
+      char e = s.charAt(i);
       switch (e) {
         case 'u' -> {
-          out.append((char) Integer.parseInt(s.substring(i + 1, i + 5), 16));
+          if (i + 5 > s.length()) return null;
+          try {
+            out.append((char) Integer.parseInt(s.substring(i + 1, i + 5), 16));
+          } catch (NumberFormatException x) {
+            return null;
+          }
           i += 4;
         }
         case 'n' -> out.append('\n');

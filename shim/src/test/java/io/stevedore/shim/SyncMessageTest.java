@@ -23,4 +23,26 @@ class SyncMessageTest {
     assertThrows(IllegalArgumentException.class, () -> SyncMessage.parse("{\"pid\":\"x\"}"));
     assertThrows(IllegalArgumentException.class, () -> SyncMessage.parse("hello"));
   }
+
+  @Test
+  void parse_longRuntimeError_noStackOverflow() {
+    // Issue 11 item 5: a 1005-character command path made the old regex overflow the stack.
+    String path = "/" + "a\\\"b".repeat(20_000);
+    var m = SyncMessage.parse("{\"error\":\"exec: " + path + ": no such file\"}");
+    assertEquals(true, ((SyncMessage.Failed) m).message().startsWith("exec: /a\"b"));
+  }
+
+  @Test
+  void parse_bareQuoteOrBrokenEscape_throws() {
+    assertThrows(IllegalArgumentException.class, () -> SyncMessage.parse("{\"error\":\"a\"b\"}"));
+    assertThrows(IllegalArgumentException.class, () -> SyncMessage.parse("{\"error\":\"abc\\\"}"));
+    assertThrows(IllegalArgumentException.class, () -> SyncMessage.parse("{\"error\":\"\\u12\"}"));
+    assertThrows(IllegalArgumentException.class, () -> SyncMessage.parse("{\"pid\":99999999999}"));
+  }
+
+  @Test
+  void parse_malformed_messageIsTruncated() {
+    var e = assertThrows(IllegalArgumentException.class, () -> SyncMessage.parse("x".repeat(10_000)));
+    assertEquals(true, e.getMessage().length() < 300, "echoed input is cut");
+  }
 }
