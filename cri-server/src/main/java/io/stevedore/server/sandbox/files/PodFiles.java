@@ -53,6 +53,7 @@ public final class PodFiles {
         || dns.getServersCount() == 0 && dns.getSearchesCount() == 0 && dns.getOptionsCount() == 0) {
       return readOrEmpty(hostResolvConf);
     }
+    checkDns(dns);
     var out = new StringBuilder();
     if (dns.getSearchesCount() > 0) {
       out.append("search ").append(String.join(" ", dns.getSearchesList())).append('\n');
@@ -64,6 +65,43 @@ public final class PodFiles {
       out.append("options ").append(String.join(" ", dns.getOptionsList())).append('\n');
     }
     return out.toString();
+  }
+
+  /** Entries per DNS list, and characters per entry, at most. */
+  static final int MAX_DNS_ENTRIES = 32;
+  static final int MAX_DNS_ENTRY = 253;
+
+  /**
+   * DNS config as untrusted input: it is written into a file the pod's resolver reads, so a
+   * newline would add lines of the pod author's choosing. Servers must be IP literals (parsed
+   * without any lookup); searches and options are single words of printable ASCII.
+   */
+  static void checkDns(DNSConfig dns) {
+    checkList("dns_config.servers", dns.getServersList());
+    checkList("dns_config.searches", dns.getSearchesList());
+    checkList("dns_config.options", dns.getOptionsList());
+    for (String server : dns.getServersList()) {
+      if (!com.google.common.net.InetAddresses.isInetAddress(server)) {
+        throw new io.stevedore.server.error.CriException.InvalidArgument(
+            "dns_config.servers: \"" + server + "\" is not an IP address");
+      }
+    }
+  }
+
+  private static void checkList(String field, java.util.List<String> values) {
+    if (values.size() > MAX_DNS_ENTRIES) {
+      throw new io.stevedore.server.error.CriException.InvalidArgument(
+          field + ": " + values.size() + " entries, at most " + MAX_DNS_ENTRIES);
+    }
+    for (String v : values) {
+      boolean word = !v.isEmpty() && v.length() <= MAX_DNS_ENTRY && v.chars().allMatch(c -> c > 0x20 && c < 0x7f);
+      if (!word) {
+        String shown = v.length() > 64 ? v.substring(0, 64) + "…" : v;
+        throw new io.stevedore.server.error.CriException.InvalidArgument(field + ": \""
+            + shown.replaceAll("\\p{Cntrl}", "?") + "\" must be 1-" + MAX_DNS_ENTRY
+            + " printable characters without spaces");
+      }
+    }
   }
 
   /**

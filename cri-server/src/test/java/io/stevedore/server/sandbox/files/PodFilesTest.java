@@ -141,4 +141,24 @@ class PodFilesTest {
     var e = assertThrows(UncheckedIOException.class, () -> PodFiles.write(f, "x"));
     assertTrue(e.getMessage().contains(f.toString()), e.getMessage());
   }
+
+  static Stream<DNSConfig> hostileDns() {
+    return Stream.of(
+        DNSConfig.newBuilder().addServers("1.2.3.4\nnameserver 6.6.6.6").build(),
+        DNSConfig.newBuilder().addServers("dns.example.com").build(),
+        DNSConfig.newBuilder().addSearches("a\noptions ndots:15").build(),
+        DNSConfig.newBuilder().addSearches("a b").build(),
+        DNSConfig.newBuilder().addOptions("").build(),
+        DNSConfig.newBuilder().addOptions("x".repeat(300)).build(),
+        DNSConfig.newBuilder().addAllSearches(java.util.Collections.nCopies(33, "a")).build());
+  }
+
+  @ParameterizedTest
+  @MethodSource("hostileDns")
+  void resolvConf_injectionOrNonIpServer_isInvalidArgument(DNSConfig dns) {
+    var e = org.junit.jupiter.api.Assertions.assertThrows(
+        io.stevedore.server.error.CriException.InvalidArgument.class, () -> PodFiles.resolvConf(dns, Path.of("/none")));
+    org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().startsWith("dns_config."), e.getMessage());
+    org.junit.jupiter.api.Assertions.assertFalse(e.getMessage().contains("\n"), "no raw newline echoed");
+  }
 }
