@@ -67,6 +67,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class ContainerService implements ContainersInSandbox, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ContainerService.class);
+  /** The longest stop grace period honoured: a hundred years. */
+  static final long MAX_STOP_TIMEOUT_S = 100L * 365 * 24 * 3600;
+
   /** ExecSync output kept per stream; more is dropped (CRI-O keeps 16 MiB too). */
   static final int MAX_EXEC_OUTPUT = 16 << 20;
 
@@ -369,7 +372,9 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
       if (timeoutSeconds > 0) {
         int sig = Signals.stopSignal(config(r).getStopSignal(), imageStopSignal(r));
         signalInit(rt, r, sig);
-        if (awaitExitFile(id, Duration.ofSeconds(timeoutSeconds))) {
+        // A grace period is an int64 of seconds from the pod author; in nanoseconds it overflows
+        // past 292 years (and used to fail the stop with UNKNOWN after SIGTERM).
+        if (awaitExitFile(id, Duration.ofSeconds(Math.min(timeoutSeconds, MAX_STOP_TIMEOUT_S)))) {
           reconcile(c);
           return;
         }
