@@ -210,6 +210,7 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
 
   /** CreateContainer: reserves the name, prepares the rootfs and bundle, stores the container. */
   public String create(String sandboxId, ContainerConfig cfg) {
+    checkLogPath(cfg.getLogPath());
     boolean sharedPid = cfg.getLinux().getSecurityContext().getNamespaceOptions().getPid()
         == io.stevedore.cri.v1.NamespaceMode.POD;
     Pods.Pod pod = pods.ready(sandboxId, sharedPid);
@@ -558,6 +559,32 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
         "exec in container \"" + id + "\": its bundle is gone"));
     return ExecSync.run(rt, id, runDir.resolve(id), specs.execProcess(spec, cmd, false), timeoutSeconds,
         MAX_EXEC_OUTPUT, sys);
+  }
+
+  /**
+   * {@code log_path} is relative to the pod's log directory (the kubelet sends {@code
+   * <container>/<restart>.log}); it must stay beneath it: no absolute path, no {@code ..}, no
+   * empty or {@code .} component, no control characters (issue 11: it let a pod author make the
+   * shim write anywhere).
+   */
+  static void checkLogPath(String logPath) {
+    if (logPath.isEmpty()) {
+      return;
+    }
+    String shown = logPath.length() > 128 ? logPath.substring(0, 128) + "…" : logPath;
+    boolean ok = logPath.length() <= 4096 && !logPath.startsWith("/") && logPath.chars().noneMatch(c -> c < 0x20 || c == 0x7f);
+    if (ok) {
+      for (String part : logPath.split("/", -1)) {
+        if (part.isEmpty() || part.equals(".") || part.equals("..")) {
+          ok = false;
+          break;
+        }
+      }
+    }
+    if (!ok) {
+      throw new CriException.InvalidArgument("log_path \"" + shown.replaceAll("\\p{Cntrl}", "?")
+          + "\" must be a relative path beneath the pod's log directory");
+    }
   }
 
   /** The result of ExecSync. */
