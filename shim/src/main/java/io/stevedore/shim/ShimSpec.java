@@ -56,8 +56,11 @@ public record ShimSpec(
     return socketDir.resolve("shim.pid");
   }
 
-  /** The shim's own error log, beside the container log. */
+  /**
+   * The shim's own error log, in its own directory under the daemon's run root: never beside
+   * the container log, whose directory belongs to the kubelet (and to its log rotation).
+   */
   public Path shimLog() {
-    return logPath.resolveSibling("shim-" + containerId + ".log");
+    return socketDir.resolve("shim.log");
   }
 }

@@ -21,7 +21,7 @@ class ShimLauncherTest {
     assertEquals(
         List.of("/bin/stevedore-shim", "--id", "abc", "--bundle", "/run/b", "--runtime", "/usr/sbin/runc",
             "--runtime-root", "/run/runc", "--log-path", "/var/log/pods/p/c/0.log", "--exit-dir", "/run/exits",
-            "--socket-dir", "/run/s/abc", "--pid-file", "/run/s/abc/pid", "--shim-log", "/var/log/pods/p/c/shim-abc.log",
+            "--socket-dir", "/run/s/abc", "--pid-file", "/run/s/abc/pid", "--shim-log", "/run/s/abc/shim.log",
             "--terminal", "--stdin", "--sync-fd", "1"),
         launcher.command(spec(true, true)));
   }
