@@ -46,10 +46,64 @@ public final class Requests {
       throw new CriException.InvalidArgument("config.metadata must be set");
     }
     var m = config.getMetadata();
-    requireId(m.getName(), "config.metadata.name");
-    requireId(m.getNamespace(), "config.metadata.namespace");
-    requireId(m.getUid(), "config.metadata.uid");
+    requireName(m.getName(), "config.metadata.name");
+    requireName(m.getNamespace(), "config.metadata.namespace");
+    requireName(m.getUid(), "config.metadata.uid");
+    for (var pm : config.getPortMappingsList()) {
+      checkPortMapping(pm);
+    }
+    config.getLinux().getSysctlsMap().forEach((k, v) -> {
+      if (!printable(k) || k.isEmpty() || !printable(v) || k.length() > 253 || v.length() > 4096) {
+        throw new CriException.InvalidArgument("config.linux.sysctls: \"" + shown(k) + "\" = \"" + shown(v)
+            + "\" must be printable, without control characters");
+      }
+    });
     return config;
+  }
+
+  /** The longest name, namespace or uid we take (a DNS subdomain, as Kubernetes names are). */
+  static final int MAX_NAME = 253;
+
+  /**
+   * A metadata name: present, at most {@link #MAX_NAME} characters, no control characters (a
+   * NUL or a newline reaches file names, CNI arguments and logs) and no {@code /}.
+   */
+  public static String requireName(String value, String field) {
+    requireId(value, field);
+    if (value.length() > MAX_NAME || !printable(value) || value.indexOf('/') >= 0) {
+      throw new CriException.InvalidArgument(field + " \"" + shown(value) + "\" must be at most " + MAX_NAME
+          + " characters, without '/' or control characters");
+    }
+    return value;
+  }
+
+  private static void checkPortMapping(io.stevedore.cri.v1.PortMapping pm) {
+    if (pm.getContainerPort() < 1 || pm.getContainerPort() > 65535) {
+      throw new CriException.InvalidArgument("config.port_mappings: container_port " + pm.getContainerPort()
+          + " is not in 1-65535");
+    }
+    if (pm.getHostPort() < 0 || pm.getHostPort() > 65535) {
+      throw new CriException.InvalidArgument("config.port_mappings: host_port " + pm.getHostPort()
+          + " is not in 0-65535");
+    }
+    if (pm.getProtocol() == io.stevedore.cri.v1.Protocol.UNRECOGNIZED) {
+      throw new CriException.InvalidArgument("config.port_mappings: protocol " + pm.getProtocolValue()
+          + " is not TCP, UDP or SCTP");
+    }
+    if (!pm.getHostIp().isEmpty() && !com.google.common.net.InetAddresses.isInetAddress(pm.getHostIp())) {
+      throw new CriException.InvalidArgument("config.port_mappings: host_ip \"" + shown(pm.getHostIp())
+          + "\" is not an IP address");
+    }
+  }
+
+  private static boolean printable(String s) {
+    return s.chars().noneMatch(c -> c < 0x20 || c == 0x7f);
+  }
+
+  /** Input echoed in an error: at most 64 characters, control characters shown as '?'. */
+  static String shown(String s) {
+    String cut = s.length() > 64 ? s.substring(0, 64) + "…" : s;
+    return cut.replaceAll("\\p{Cntrl}", "?");
   }
 
   /** A container config with a name and an image. */
@@ -60,7 +114,7 @@ public final class Requests {
     if (!config.hasMetadata()) {
       throw new CriException.InvalidArgument("config.metadata must be set");
     }
-    requireId(config.getMetadata().getName(), "config.metadata.name");
+    requireName(config.getMetadata().getName(), "config.metadata.name");
     requireImage(config.hasImage(), config.getImage(), "config.image");
     return config;
   }

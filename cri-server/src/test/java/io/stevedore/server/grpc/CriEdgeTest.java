@@ -23,9 +23,11 @@ import io.stevedore.cri.v1.ImageServiceGrpc;
 import io.stevedore.cri.v1.ImageSpec;
 import io.stevedore.cri.v1.ImageStatusRequest;
 import io.stevedore.cri.v1.ListImagesRequest;
+import io.stevedore.cri.v1.LinuxPodSandboxConfig;
 import io.stevedore.cri.v1.ListMetricDescriptorsRequest;
 import io.stevedore.cri.v1.PodSandboxConfig;
 import io.stevedore.cri.v1.PodSandboxMetadata;
+import io.stevedore.cri.v1.PortMapping;
 import io.stevedore.cri.v1.PullImageRequest;
 import io.stevedore.cri.v1.RemoveContainerRequest;
 import io.stevedore.cri.v1.RunPodSandboxRequest;
@@ -187,6 +189,36 @@ class CriEdgeTest {
         new Case("run without uid", s -> s.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder()
                 .setConfig(pod.clone().setMetadata(PodSandboxMetadata.newBuilder().setName("p").setNamespace("ns"))).build()),
             Status.Code.INVALID_ARGUMENT, "config.metadata.uid must not be empty"),
+        new Case("pod name with NUL", s -> s.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder()
+                .setConfig(pod.clone().setMetadata(PodSandboxMetadata.newBuilder().setName("a\u0000b").setNamespace("ns")
+                    .setUid("u"))).build()),
+            Status.Code.INVALID_ARGUMENT,
+            "config.metadata.name \"a?b\" must be at most 253 characters, without '/' or control characters"),
+        new Case("megabyte namespace, echoed cut", s -> s.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder()
+                .setConfig(pod.clone().setMetadata(PodSandboxMetadata.newBuilder().setName("p").setNamespace("n".repeat(1 << 20))
+                    .setUid("u"))).build()),
+            Status.Code.INVALID_ARGUMENT,
+            "config.metadata.namespace \"" + "n".repeat(64) + "…\" must be at most 253 characters, without '/' or control characters"),
+        new Case("host port 65536", s -> s.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder()
+                .setConfig(pod.clone().addPortMappings(PortMapping.newBuilder().setContainerPort(80).setHostPort(65536))).build()),
+            Status.Code.INVALID_ARGUMENT, "config.port_mappings: host_port 65536 is not in 0-65535"),
+        new Case("container port 0", s -> s.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder()
+                .setConfig(pod.clone().addPortMappings(PortMapping.newBuilder().setContainerPort(0))).build()),
+            Status.Code.INVALID_ARGUMENT, "config.port_mappings: container_port 0 is not in 1-65535"),
+        new Case("protocol 99", s -> s.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder()
+                .setConfig(pod.clone().addPortMappings(PortMapping.newBuilder().setContainerPort(80).setProtocolValue(99))).build()),
+            Status.Code.INVALID_ARGUMENT, "config.port_mappings: protocol 99 is not TCP, UDP or SCTP"),
+        new Case("bad host ip", s -> s.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder()
+                .setConfig(pod.clone().addPortMappings(PortMapping.newBuilder().setContainerPort(80).setHostIp("localhost"))).build()),
+            Status.Code.INVALID_ARGUMENT, "config.port_mappings: host_ip \"localhost\" is not an IP address"),
+        new Case("sysctl with newline", s -> s.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder()
+                .setConfig(pod.clone().setLinux(LinuxPodSandboxConfig.newBuilder().putSysctls("net.ipv4.ip_forward", "1\nx"))).build()),
+            Status.Code.INVALID_ARGUMENT,
+            "config.linux.sysctls: \"net.ipv4.ip_forward\" = \"1?x\" must be printable, without control characters"),
+        new Case("container name with slash", s -> s.runtime().createContainer(CreateContainerRequest.newBuilder()
+                .setPodSandboxId("p").setConfig(ctr.clone().setMetadata(ContainerMetadata.newBuilder().setName("../x"))).build()),
+            Status.Code.INVALID_ARGUMENT,
+            "config.metadata.name \"../x\" must be at most 253 characters, without '/' or control characters"),
         new Case("start without id", s -> s.runtime().startContainer(StartContainerRequest.getDefaultInstance()),
             Status.Code.INVALID_ARGUMENT, "container_id must not be empty"),
         new Case("status without id", s -> s.runtime().containerStatus(ContainerStatusRequest.getDefaultInstance()),
