@@ -3,14 +3,15 @@ package io.stevedore.server.state;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.SecureDirectoryStream;
+import java.nio.file.attribute.BasicFileAttributeView;
 import java.security.SecureRandom;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.HexFormat;
-import java.util.stream.Stream;
 
 /** Small helpers the sandbox and container services share: ids, times, tree removal. */
 public final class Dirs {
@@ -26,10 +27,84 @@ public final class Dirs {
   public static void deleteTree(Path p) throws IOException {
     if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) return;
     refuseMounted(p, mountPoints());
-    try (Stream<Path> s = Files.walk(p)) {
-      for (Path q : s.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(q);
+    if (!Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+      Files.deleteIfExists(p);
+      return;
+    }
+    try (var top = Files.newDirectoryStream(p)) {
+      if (!(top instanceof SecureDirectoryStream<Path> root)) {
+        throw new IOException("delete " + p + ": no directory-relative operations on this platform");
       }
+      flattenAndDelete(root, p);
+    }
+    Files.deleteIfExists(p);
+  }
+
+  /**
+   * Empties the directory {@code root} is open on, at any depth, without ever naming a path
+   * longer than two components (a container can build a tree deeper than PATH_MAX, which a walk
+   * by absolute paths cannot delete, for ever — issue 11): the subdirectories of each top-level
+   * directory are moved up to the top level ({@code renameat}), its files unlinked
+   * ({@code unlinkat}), then it is removed; until the top level is empty.
+   */
+  private static void flattenAndDelete(SecureDirectoryStream<Path> root, Path where) throws IOException {
+    long moved = 0;
+    for (int pass = 0; ; pass++) {
+      // A directory stream iterates once: each pass lists the top level afresh, through its fd.
+      List<Path> names = new ArrayList<>();
+      try (var list = root.newDirectoryStream(Path.of("."), LinkOption.NOFOLLOW_LINKS)) {
+        for (Path e : list) {
+          names.add(e.getFileName());
+        }
+      }
+      if (names.isEmpty()) {
+        return;
+      }
+      if (pass > 1_000_000) {
+        throw new IOException("delete " + where + ": it keeps growing");
+      }
+      for (Path name : names) {
+        if (!isDirectory(root, name)) {
+          deleteQuietly(() -> root.deleteFile(name));
+          continue;
+        }
+        try (var sub = root.newDirectoryStream(name, LinkOption.NOFOLLOW_LINKS)) {
+          List<Path> children = new ArrayList<>();
+          for (Path c : sub) {
+            children.add(c.getFileName());
+          }
+          for (Path c : children) {
+            if (isDirectory(sub, c)) {
+              sub.move(c, root, Path.of(".del-" + Long.toHexString(System.nanoTime()) + "-" + moved++));
+            } else {
+              deleteQuietly(() -> sub.deleteFile(c));
+            }
+          }
+        }
+        deleteQuietly(() -> root.deleteDirectory(name));
+      }
+    }
+  }
+
+  private static boolean isDirectory(SecureDirectoryStream<Path> dir, Path name) throws IOException {
+    try {
+      return dir.getFileAttributeView(name, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+          .readAttributes().isDirectory();
+    } catch (NoSuchFileException e) {
+      return false;
+    }
+  }
+
+  private interface IoAction {
+    void run() throws IOException;
+  }
+
+  /** Gone already, or (a directory) refilled meanwhile: the next pass sees it again. */
+  private static void deleteQuietly(IoAction a) throws IOException {
+    try {
+      a.run();
+    } catch (NoSuchFileException | java.nio.file.DirectoryNotEmptyException e) {
+      // next pass
     }
   }
 

@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -58,6 +59,23 @@ class DirsTest {
 
     assertFalse(Files.exists(root, LinkOption.NOFOLLOW_LINKS));
     assertTrue(Files.isDirectory(tmp), "the parent stays");
+  }
+
+  @Test
+  void deleteTree_deeperThanPathMax_isGone() throws Exception {
+    // Issue 11 item 4: a container can build this in its writable layer; a walk by absolute paths
+    // failed with "File name too long" at every start, for ever. Built with relative cd's.
+    Path root = Files.createDirectories(tmp.resolve("deep"));
+    var p = new ProcessBuilder("perl", "-e", "chdir $ARGV[0] or die; for (1..2100) { mkdir 'dd' or die; chdir 'dd' or die }"
+        + " open(my $f, '>', 'f') or die; mkdir 'e' or die;", root.toString()).inheritIO().start();
+    assertEquals(0, p.waitFor());
+
+    Dirs.deleteTree(root);
+
+    assertFalse(Files.exists(root, LinkOption.NOFOLLOW_LINKS));
+    try (var left = Files.list(tmp)) {
+      assertEquals(List.of(), left.toList(), "nothing moved out of the tree is left beside it");
+    }
   }
 
   @Test
