@@ -38,7 +38,9 @@ public final class Rpc {
     T res;
     try {
       res = body.call();
-    } catch (Exception e) {
+    } catch (Exception | StackOverflowError | OutOfMemoryError e) {
+      // Errors too: one request that overflows the stack or asks for a huge buffer must get an
+      // answer and a log line, not gRPC's anonymous "Application error processing RPC".
       fail(method, id, out, e);
       return;
     }
@@ -58,7 +60,7 @@ public final class Rpc {
     log.atLevel(level).addKeyValue("rpc", method).log("{} start", method);
     try {
       body.run(out::onNext);
-    } catch (Exception e) {
+    } catch (Exception | StackOverflowError | OutOfMemoryError e) {
       fail(method, "", out, e);
       return;
     }
@@ -92,13 +94,13 @@ public final class Rpc {
     return false;
   }
 
-  private <T> void fail(String method, String id, StreamObserver<T> out, Exception e) {
+  private <T> void fail(String method, String id, StreamObserver<T> out, Throwable e) {
     if (e instanceof InterruptedException) {
       Thread.currentThread().interrupt();
     }
     Status st = StatusMapping.toStatus(e);
     // Client errors are the caller's business; only unclassified failures carry a stack trace.
-    var event = st.getCode() == Status.Code.UNKNOWN ? log.atWarn().setCause(e) : log.atInfo();
+    var event = st.getCode() == Status.Code.INTERNAL ? log.atWarn().setCause(e) : log.atInfo();
     event
         .addKeyValue("rpc", method)
         .addKeyValue("id", id)

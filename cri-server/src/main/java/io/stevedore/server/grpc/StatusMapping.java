@@ -9,12 +9,18 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * The only place a gRPC status code is chosen for an exception. Unclassified failures are
- * UNKNOWN, as in containerd and CRI-O; the cause stays on the server (gRPC does not send it).
+ * INTERNAL (containerd and CRI-O answer UNKNOWN, but an unexpected exception is our bug, not an
+ * unknowable outcome: issue 11); the cause stays on the server (gRPC does not send it). A
+ * description is cut to {@link #MAX_DESCRIPTION} characters: it may echo a request's input, and
+ * an 8 KiB trailer is where some clients stop reading.
  */
 public final class StatusMapping {
   private StatusMapping() {}
 
   public static Status toStatus(Throwable t) {
+    if (t instanceof StackOverflowError || t instanceof OutOfMemoryError) {
+      return Status.INTERNAL.withDescription("internal error: " + t.getClass().getSimpleName()).withCause(t);
+    }
     Status s =
         switch (t) {
           case CriException.NotFound e -> Status.NOT_FOUND;
@@ -30,11 +36,17 @@ public final class StatusMapping {
           case CancellationException e -> Status.CANCELLED;
           case TimeoutException e -> Status.DEADLINE_EXCEEDED;
           case UnsupportedOperationException e -> Status.UNIMPLEMENTED;
-          default -> Status.UNKNOWN;
+          default -> Status.INTERNAL;
         };
     if (t instanceof StatusRuntimeException || t instanceof StatusException) {
       return s; // already carries its own description
     }
-    return s.withDescription(String.valueOf(t.getMessage())).withCause(t);
+    return s.withDescription(cut(String.valueOf(t.getMessage()))).withCause(t);
+  }
+
+  static final int MAX_DESCRIPTION = 1024;
+
+  static String cut(String d) {
+    return d.length() <= MAX_DESCRIPTION ? d : d.substring(0, MAX_DESCRIPTION) + "… (" + d.length() + " characters)";
   }
 }
