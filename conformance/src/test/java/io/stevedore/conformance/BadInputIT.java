@@ -162,6 +162,16 @@ class BadInputIT {
     }
   }
 
+  @Test
+  void reopenLogOfAContainerThatIsNotRunning_isFailedPrecondition() {
+    var pod = runPod("reopen", b -> {});
+    String id = create(pod, b -> {});
+    var e = assertThrows(StatusRuntimeException.class, () -> rt().reopenContainerLog(
+        ReopenContainerLogRequest.newBuilder().setContainerId(id).build()));
+    assertEquals(Status.Code.FAILED_PRECONDITION, e.getStatus().getCode());
+    rt().removeContainer(RemoveContainerRequest.newBuilder().setContainerId(id).build());
+  }
+
   // ------------------------------------------------------------------ helpers
 
   /** Runs {@code call} {@link #CONCURRENT} times at once, checking Version answers meanwhile. */

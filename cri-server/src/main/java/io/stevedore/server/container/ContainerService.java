@@ -644,23 +644,17 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
   record StreamTarget(String id, String sandboxId, ContainerConfig config, RuncCli runtime, Path bundle,
       Path shimDir, Syscalls sys) {}
 
-  /** ReopenContainerLog: the shim reopens the log file (after kubelet renamed it). */
+  /**
+   * ReopenContainerLog: the shim reopens the log file (after kubelet renamed it). Only a running
+   * container has a writer to reopen: otherwise FAILED_PRECONDITION, as containerd answers.
+   */
   public void reopenLog(String id) {
     Container c = get(id);
     ContainerRecord r = current(c);
     if (r.status().state() != ContainerState.CONTAINER_RUNNING) {
-      // Nothing writes to it; make sure the file kubelet expects exists.
-      if (!r.logPath().isEmpty()) {
-        try {
-          Path p = Path.of(r.logPath());
-          if (!Files.exists(p)) Files.createFile(p);
-        } catch (IOException e) {
-          throw new UncheckedIOException("reopen log of container \"" + id + "\": " + e.getMessage(), e);
-        }
-      }
-      return;
+      throw new CriException.FailedPrecondition("reopen log of container \"" + r.id() + "\": container is not running");
     }
-    try (ShimControl ctl = ShimControl.connect(shimDir(id).resolve("ctl.sock"))) {
+    try (ShimControl ctl = ShimControl.connect(shimDir(r.id()).resolve("ctl.sock"))) {
       ctl.reopenLog();
     } catch (IOException | ShimException e) {
       throw new IllegalStateException("reopen log of container \"" + id + "\": " + e.getMessage(), e);
