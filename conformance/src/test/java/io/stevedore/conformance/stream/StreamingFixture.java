@@ -315,6 +315,34 @@ final class StreamingFixture implements BeforeAllCallback, AfterAllCallback {
    * Sends {@code size} pseudo-random bytes to {@code out} while reading the same number back from
    * {@code in} (an echo server at the far end), hashing both sides.
    */
+  /** What opens a command session on a URL, whichever protocol. */
+  interface Opener {
+    CommandStreams open(String url) throws Exception;
+  }
+
+  /**
+   * 100 concurrent {@code echo exec-N} sessions opened with {@code open}: each gets exactly its own
+   * output, and its status passes {@code checkStatus}.
+   */
+  void assertHundredExecsAtOnce(Opener open, java.util.function.Consumer<String> checkStatus) throws Exception {
+    try (var pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+      var results = new ArrayList<java.util.concurrent.Future<String>>();
+      for (int i = 0; i < 100; i++) {
+        int n = i;
+        results.add(pool.submit(() -> {
+          try (var c = open.open(execUrl(shell(), List.of("echo", "exec-" + n), false, true, true, false))) {
+            var r = c.collect();
+            checkStatus.accept(r.error());
+            return r.stdout();
+          }
+        }));
+      }
+      for (int i = 0; i < 100; i++) {
+        assertEquals("exec-" + i + "\n", results.get(i).get(3, TimeUnit.MINUTES), "exec " + i);
+      }
+    }
+  }
+
   /**
    * A port-forward session's contract, whichever transport carries the SPDY: 100 MiB echoed intact
    * both ways, the data stream ended after our half-close, and no error for a connection that worked.

@@ -23,9 +23,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -238,24 +235,15 @@ class StreamingSpdyIT {
 
   @Test
   void exec_hundredAtOnce_eachGetsItsOwnOutput() throws Exception {
-    try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
-      var results = new ArrayList<Future<String>>();
-      for (int i = 0; i < 100; i++) {
-        int n = i;
-        results.add(pool.submit((Callable<String>) () -> {
-          String url = f.execUrl(f.shell(), List.of("echo", "exec-" + n), false, true, true, false);
-          try (var c = SpdyCommand.open(url, SpdyCommand.V4, false, true, true, false)) {
-            var r = c.collect();
-            assertSuccess(SpdyCommand.V4, r.error());
-            return r.stdout();
-          }
-        }));
+    f.assertHundredExecsAtOnce(url -> SpdyCommand.open(url, SpdyCommand.V4, false, true, true, false), error -> {
+      try {
+        assertSuccess(SpdyCommand.V4, error);
+      } catch (Exception e) {
+        throw new AssertionError(e);
       }
-      for (int i = 0; i < 100; i++) {
-        assertEquals("exec-" + i + "\n", results.get(i).get(3, TimeUnit.MINUTES), "exec " + i);
-      }
-    }
+    });
   }
+
 
   // ------------------------------------------------------------------ tokens
 
