@@ -258,7 +258,9 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
       store.put(id, record);
       containers.put(id, new Container(record));
       return id;
-    } catch (IOException | RuntimeException e) {
+    } catch (IOException | RuntimeException | StackOverflowError | OutOfMemoryError e) {
+      // Errors too (issue 11): a request that blew the stack or the heap half-way must not leave
+      // a mounted overlay and a bundle that no RPC can see or remove.
       names.release(name, id);
       try {
         if (mounted) rootfs.unmount(bundle.resolve("rootfs"));
@@ -267,6 +269,7 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
       } catch (IOException undo) {
         e.addSuppressed(undo);
       }
+      if (e instanceof Error err) throw err;
       if (e instanceof CriException ce) throw ce;
       throw new IllegalStateException("create container \"" + md.getName() + "\": " + e.getMessage(), e);
     }

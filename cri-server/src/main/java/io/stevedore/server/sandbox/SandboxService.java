@@ -227,7 +227,8 @@ public final class SandboxService implements Pods {
       store.put(id, rec);
       sandboxes.put(id, new Sandbox(rec));
       return id;
-    } catch (Exception e) {
+    } catch (Exception | StackOverflowError | OutOfMemoryError e) {
+      // Errors too: a half-made pod (netns, cgroup, CNI reservation) must not outlive a blown stack.
       while (!undo.isEmpty()) {
         try {
           undo.pop().run();
@@ -235,6 +236,7 @@ public final class SandboxService implements Pods {
           e.addSuppressed(u);
         }
       }
+      if (e instanceof Error err) throw err;
       if (e instanceof InterruptedException) {
         Thread.currentThread().interrupt();
         throw new CriException.Unavailable("run pod sandbox \"" + md.getName() + "\": interrupted", e);
