@@ -198,10 +198,6 @@ public final class CriDaemon implements AutoCloseable {
       server = null;
     }
     closeQuietly();
-    if (streaming != null) {
-      streaming.close();
-      streaming = null;
-    }
     if (containers != null) {
       try {
         containers.close();
@@ -213,8 +209,8 @@ public final class CriDaemon implements AutoCloseable {
   }
 
   private void closeQuietly() {
-    if (streaming != null && !ready) {
-      // a failed start: nothing may keep listening
+    if (streaming != null) {
+      // after a failed start too: nothing may keep listening
       streaming.close();
       streaming = null;
     }

@@ -608,12 +608,6 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
         runDir.resolve(r.id()), shimDir(r.id()), sys);
   }
 
-  /** Whether the container still runs (its exit applied when there is one). */
-  boolean isRunning(String id) {
-    Container c = containers.get(id);
-    return c != null && current(c).status().state() == ContainerState.CONTAINER_RUNNING;
-  }
-
   /** The OCI process to exec in a running container. */
   io.stevedore.oci.spec.Process execProcess(String id, List<String> cmd, boolean tty) {
     return specs.execProcess(execSpec(id), cmd, tty);

@@ -86,10 +86,6 @@ final class ChannelOutput extends OutputStream {
     }
   }
 
-  boolean isClosed() {
-    return closed;
-  }
-
   /** Per connection: blocks writers while the channel is not writable; opened by the handler. */
   static final class Gate {
     private final Channel channel;

@@ -8,7 +8,6 @@ import io.stevedore.cri.v1.ExecRequest;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -111,10 +110,6 @@ final class CommandSession {
       case AttachRequest r -> r.getContainerId();
       default -> "";
     };
-  }
-
-  static List<String> cmd(Object request) {
-    return request instanceof ExecRequest r ? r.getCmdList() : List.of();
   }
 
   private static void closeQuietly(OutputStream s) {

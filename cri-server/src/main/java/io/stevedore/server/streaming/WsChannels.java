@@ -12,7 +12,6 @@ import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.util.ReferenceCountUtil;
-import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.function.BiConsumer;
 
@@ -179,9 +178,5 @@ final class WsChannels extends ChannelInboundHandlerAdapter {
 
   static byte[] portPrefix(int port) {
     return new byte[] {(byte) (port & 0xff), (byte) ((port >> 8) & 0xff)};
-  }
-
-  static byte[] utf8(String s) {
-    return s.getBytes(StandardCharsets.UTF_8);
   }
 }
