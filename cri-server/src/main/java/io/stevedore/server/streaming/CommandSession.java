@@ -100,6 +100,20 @@ final class CommandSession {
     }
   }
 
+  /**
+   * The streams an exec or attach request asked for. With a terminal there is no separate stderr:
+   * the terminal merges it into stdout.
+   */
+  record Streams(boolean stdin, boolean stdout, boolean stderr, boolean tty) {
+    static Streams of(Object request) {
+      return switch (request) {
+        case ExecRequest r -> new Streams(r.getStdin(), r.getStdout(), r.getStderr() && !r.getTty(), r.getTty());
+        case AttachRequest r -> new Streams(r.getStdin(), r.getStdout(), r.getStderr() && !r.getTty(), r.getTty());
+        default -> throw new IllegalArgumentException("not a command request");
+      };
+    }
+  }
+
   static String kind(Object request) {
     return request instanceof ExecRequest ? "exec" : "attach";
   }

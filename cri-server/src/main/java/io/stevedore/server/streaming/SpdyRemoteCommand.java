@@ -1,7 +1,5 @@
 package io.stevedore.server.streaming;
 
-import io.stevedore.cri.v1.AttachRequest;
-import io.stevedore.cri.v1.ExecRequest;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -21,9 +19,7 @@ final class SpdyRemoteCommand implements SpdyConnection.App {
   private final Object request;
   private final Protocols.Version version;
   private final Sessions.Session session;
-  private final boolean stdin;
-  private final boolean stdout;
-  private final boolean stderr;
+  private final CommandSession.Streams wanted;
   private final boolean resize;
   private SpdyConnection.Stream errorStream;
   private SpdyConnection.Stream stdinStream;
@@ -38,23 +34,8 @@ final class SpdyRemoteCommand implements SpdyConnection.App {
     this.request = request;
     this.version = version;
     this.session = session;
-    boolean tty;
-    switch (request) {
-      case ExecRequest r -> {
-        stdin = r.getStdin();
-        stdout = r.getStdout();
-        stderr = r.getStderr() && !r.getTty();
-        tty = r.getTty();
-      }
-      case AttachRequest r -> {
-        stdin = r.getStdin();
-        stdout = r.getStdout();
-        stderr = r.getStderr() && !r.getTty();
-        tty = r.getTty();
-      }
-      default -> throw new IllegalArgumentException("not a command request");
-    }
-    this.resize = tty && version.resizeStream();
+    this.wanted = CommandSession.Streams.of(request);
+    this.resize = wanted.tty() && version.resizeStream();
     this.timeout = session.channel.eventLoop().schedule(() -> {
       if (!started) {
         log.atWarn().addKeyValue("id", CommandSession.id(request))
@@ -82,8 +63,8 @@ final class SpdyRemoteCommand implements SpdyConnection.App {
         return;
       }
     }
-    if (errorStream == null || (stdin && stdinStream == null) || (stdout && stdoutStream == null)
-        || (stderr && stderrStream == null) || (resize && resizeStream == null)) {
+    if (errorStream == null || (wanted.stdin() && stdinStream == null) || (wanted.stdout() && stdoutStream == null)
+        || (wanted.stderr() && stderrStream == null) || (resize && resizeStream == null)) {
       return;
     }
     started = true;
@@ -92,7 +73,7 @@ final class SpdyRemoteCommand implements SpdyConnection.App {
     if (resizeStream != null) {
       sizes = new TerminalSizes();
       CommandSession.decodeResizes(resizeStream.in, sizes);
-    } else if (isTty()) {
+    } else if (wanted.tty()) {
       sizes = new TerminalSizes(); // v1/v2 have no resize stream: the terminal keeps its size
       sizes.close();
     }
@@ -103,10 +84,6 @@ final class SpdyRemoteCommand implements SpdyConnection.App {
         sizes,
         session.gone);
     CommandSession.start(runtime, request, io, errorStream.out, version.jsonStatus(), session);
-  }
-
-  private boolean isTty() {
-    return request instanceof ExecRequest r ? r.getTty() : ((AttachRequest) request).getTty();
   }
 
   @Override

@@ -1,8 +1,6 @@
 package io.stevedore.server.streaming;
 
 import io.netty.channel.ChannelPipeline;
-import io.stevedore.cri.v1.AttachRequest;
-import io.stevedore.cri.v1.ExecRequest;
 
 /**
  * remotecommand over a WebSocket, the kubelet's channel layout: 0 stdin, 1 stdout, 2 stderr, 3
@@ -20,28 +18,10 @@ final class WsRemoteCommand {
 
   static void start(ChannelPipeline p, String after, StreamRuntime runtime, Object request, Protocols.Version version,
       Sessions.Session session) {
-    boolean stdin;
-    boolean stdout;
-    boolean stderr;
-    boolean tty;
-    switch (request) {
-      case ExecRequest r -> {
-        stdin = r.getStdin();
-        stdout = r.getStdout();
-        stderr = r.getStderr();
-        tty = r.getTty();
-      }
-      case AttachRequest r -> {
-        stdin = r.getStdin();
-        stdout = r.getStdout();
-        stderr = r.getStderr();
-        tty = r.getTty();
-      }
-      default -> throw new IllegalArgumentException("not a command request");
-    }
-    TerminalSizes sizes = tty ? new TerminalSizes() : null;
-    boolean[] readable = {stdin, false, false, false, true};
-    boolean[] writable = {false, stdout, stderr && !tty, true, false};
+    var wanted = CommandSession.Streams.of(request);
+    TerminalSizes sizes = wanted.tty() ? new TerminalSizes() : null;
+    boolean[] readable = {wanted.stdin(), false, false, false, true};
+    boolean[] writable = {false, wanted.stdout(), wanted.stderr(), true, false};
     boolean[] whole = {false, false, false, false, true};
     var channels = new WsChannels(p.channel(), version, readable, writable, whole, (ch, data) -> {
       if (sizes != null) {
