@@ -102,12 +102,7 @@ final class InboundPipe extends InputStream {
     int n = 0;
     lock.lock();
     try {
-      while (chunks.isEmpty() && !eof && failure == null) {
-        changed.await();
-      }
-      if (failure != null) {
-        throw new IOException(failure);
-      }
+      awaitData();
       while (n < len && !chunks.isEmpty()) {
         ByteBuf head = chunks.peek();
         int k = Math.min(len - n, head.readableBytes());
@@ -120,9 +115,6 @@ final class InboundPipe extends InputStream {
       if (n == 0) {
         return -1; // eof and drained
       }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new InterruptedIOException("interrupted reading a client stream");
     } finally {
       lock.unlock();
     }
@@ -138,16 +130,8 @@ final class InboundPipe extends InputStream {
     ByteBuf c;
     lock.lock();
     try {
-      while (chunks.isEmpty() && !eof && failure == null) {
-        changed.await();
-      }
-      if (failure != null) {
-        throw new IOException(failure);
-      }
+      awaitData();
       c = chunks.poll();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new InterruptedIOException("interrupted reading a client stream");
     } finally {
       lock.unlock();
     }
@@ -157,6 +141,21 @@ final class InboundPipe extends InputStream {
     return c;
   }
 
+  /** With the lock held: waits until a chunk is queued or the stream ended; throws if it failed. */
+  private void awaitData() throws IOException {
+    try {
+      while (chunks.isEmpty() && !eof && failure == null) {
+        changed.await();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted reading a client stream");
+    }
+    if (failure != null) {
+      throw new IOException(failure);
+    }
+  }
+
   /**
    * Per connection: bytes queued in its pipes, and the socket's auto-read switched off above the
    * high-water mark and on again below the low one.
@@ -164,6 +163,12 @@ final class InboundPipe extends InputStream {
   static final class Throttle {
     private final Channel channel;
     private final AtomicLong queued = new AtomicLong();
+    /**
+     * Whether reading is switched off: readers wake the event loop only then, not after every
+     * chunk. Set before {@code queued} is looked at again, and read after {@code queued} changed,
+     * so a reader that drains everything while reading is being switched off is never missed.
+     */
+    private volatile boolean paused;
 
     Throttle(Channel channel) {
       this.channel = channel;
@@ -171,18 +176,24 @@ final class InboundPipe extends InputStream {
 
     /** Called on the event loop. */
     void added(long n) {
-      if (queued.addAndGet(n) > HIGH_WATER && channel.config().isAutoRead()) {
+      if (queued.addAndGet(n) > HIGH_WATER && !paused) {
+        paused = true;
         channel.config().setAutoRead(false);
+        resumeIfDrained(); // the readers may have emptied the pipes meanwhile
       }
     }
 
     void consumed(long n) {
-      if (n > 0 && queued.addAndGet(-n) < LOW_WATER) {
-        channel.eventLoop().execute(() -> {
-          if (queued.get() < LOW_WATER && !channel.config().isAutoRead()) {
-            channel.config().setAutoRead(true);
-          }
-        });
+      if (n > 0 && queued.addAndGet(-n) < LOW_WATER && paused) {
+        channel.eventLoop().execute(this::resumeIfDrained);
+      }
+    }
+
+    /** On the event loop. */
+    private void resumeIfDrained() {
+      if (paused && queued.get() < LOW_WATER) {
+        paused = false;
+        channel.config().setAutoRead(true);
       }
     }
   }
