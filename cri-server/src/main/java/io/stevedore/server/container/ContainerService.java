@@ -558,9 +558,7 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
       throw new CriException.FailedPrecondition("exec in container \"" + id + "\": container is not running");
     }
     RuncCli rt = runtimes.get(pods.runtimeHandler(r.sandboxId()));
-    Spec spec = readSpec(id).orElseThrow(() -> new CriException.FailedPrecondition(
-        "exec in container \"" + id + "\": its bundle is gone"));
-    return ExecSync.run(rt, id, runDir.resolve(id), specs.execProcess(spec, cmd, false), timeoutSeconds,
+    return ExecSync.run(rt, r.id(), runDir.resolve(r.id()), execProcess(r.id(), cmd, false), timeoutSeconds,
         MAX_EXEC_OUTPUT, sys);
   }
 

@@ -92,7 +92,7 @@ final class ExecSync {
   }
 
   /** SIGKILL to the exec'd process and every descendant; returns its pid, or 0 if unknown. */
-  private static int killTree(Path pidFile) {
+  static int killTree(Path pidFile) {
     int pid;
     try {
       pid = Integer.parseInt(Files.readString(pidFile).strip());

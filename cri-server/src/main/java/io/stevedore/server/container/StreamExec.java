@@ -15,8 +15,6 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
@@ -68,7 +66,7 @@ final class StreamExec {
       p = t.runtime().exec(t.id(), processJson, pidFile, Optional.empty());
       java.lang.Process runc = p;
       io.gone().thenRun(() -> {
-        killTree(pidFile);
+        ExecSync.killTree(pidFile);
         runc.destroyForcibly();
       });
       if (io.stdin() != null) {
@@ -84,7 +82,7 @@ final class StreamExec {
       return code;
     } finally {
       if (p != null && p.isAlive()) {
-        killTree(pidFile);
+        ExecSync.killTree(pidFile);
         p.destroyForcibly();
       }
       deleteQuietly(processJson);
@@ -240,21 +238,7 @@ final class StreamExec {
     }
   }
 
-  /** SIGKILL to the exec'd process (named by the runtime's pid file) and its descendants. */
-  private static void killTree(Path pidFile) {
-    try {
-      int pid = Integer.parseInt(Files.readString(pidFile).strip());
-      ProcessHandle.of(pid).ifPresent(h -> {
-        List<ProcessHandle> tree = new ArrayList<>(h.descendants().toList());
-        h.destroyForcibly();
-        tree.forEach(ProcessHandle::destroyForcibly);
-      });
-    } catch (IOException | NumberFormatException e) {
-      // not started yet (the runtime is killed instead) or already gone
-    }
-  }
-
-  /** Same, for an adopted process held by a pidfd (which no reused pid can redirect). */
+  /** SIGKILL to an adopted exec process, through its pidfd (which no reused pid can redirect), and its descendants. */
   private static void killTree(ContainerService.StreamTarget t, int pid, int pidfd) {
     ProcessHandle.of(pid).ifPresent(h -> h.descendants().forEach(ProcessHandle::destroyForcibly));
     try {
