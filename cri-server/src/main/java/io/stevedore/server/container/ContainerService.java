@@ -572,7 +572,6 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
     if (logPath.isEmpty()) {
       return;
     }
-    String shown = logPath.length() > 128 ? logPath.substring(0, 128) + "…" : logPath;
     boolean ok = logPath.length() <= 4096 && !logPath.startsWith("/") && logPath.chars().noneMatch(c -> c < 0x20 || c == 0x7f);
     if (ok) {
       for (String part : logPath.split("/", -1)) {
@@ -583,7 +582,7 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
       }
     }
     if (!ok) {
-      throw new CriException.InvalidArgument("log_path \"" + shown.replaceAll("\\p{Cntrl}", "?")
+      throw new CriException.InvalidArgument("log_path \"" + CriException.shown(logPath)
           + "\" must be a relative path beneath the pod's log directory");
     }
   }

@@ -12,6 +12,15 @@ public abstract sealed class CriException extends RuntimeException {
     super(message, cause);
   }
 
+  /**
+   * A request's value as an error message may echo it: at most 64 characters, control characters
+   * shown as '?'. The value is the caller's, possibly megabytes long or with a newline in it.
+   */
+  public static String shown(String value) {
+    String cut = value.length() > 64 ? value.substring(0, 64) + "…" : value;
+    return cut.replaceAll("\\p{Cntrl}", "?");
+  }
+
   /** The object named in the request does not exist. */
   public static final class NotFound extends CriException {
     public NotFound(String message) {

@@ -54,7 +54,7 @@ public final class Requests {
     }
     config.getLinux().getSysctlsMap().forEach((k, v) -> {
       if (!printable(k) || k.isEmpty() || !printable(v) || k.length() > 253 || v.length() > 4096) {
-        throw new CriException.InvalidArgument("config.linux.sysctls: \"" + shown(k) + "\" = \"" + shown(v)
+        throw new CriException.InvalidArgument("config.linux.sysctls: \"" + CriException.shown(k) + "\" = \"" + CriException.shown(v)
             + "\" must be printable, without control characters");
       }
     });
@@ -71,7 +71,7 @@ public final class Requests {
   public static String requireName(String value, String field) {
     requireId(value, field);
     if (value.length() > MAX_NAME || !printable(value) || value.indexOf('/') >= 0) {
-      throw new CriException.InvalidArgument(field + " \"" + shown(value) + "\" must be at most " + MAX_NAME
+      throw new CriException.InvalidArgument(field + " \"" + CriException.shown(value) + "\" must be at most " + MAX_NAME
           + " characters, without '/' or control characters");
     }
     return value;
@@ -91,19 +91,13 @@ public final class Requests {
           + " is not TCP, UDP or SCTP");
     }
     if (!pm.getHostIp().isEmpty() && !com.google.common.net.InetAddresses.isInetAddress(pm.getHostIp())) {
-      throw new CriException.InvalidArgument("config.port_mappings: host_ip \"" + shown(pm.getHostIp())
+      throw new CriException.InvalidArgument("config.port_mappings: host_ip \"" + CriException.shown(pm.getHostIp())
           + "\" is not an IP address");
     }
   }
 
   private static boolean printable(String s) {
     return s.chars().noneMatch(c -> c < 0x20 || c == 0x7f);
-  }
-
-  /** Input echoed in an error: at most 64 characters, control characters shown as '?'. */
-  static String shown(String s) {
-    String cut = s.length() > 64 ? s.substring(0, 64) + "…" : s;
-    return cut.replaceAll("\\p{Cntrl}", "?");
   }
 
   /** A container config with a name and an image. */

@@ -96,9 +96,8 @@ public final class PodFiles {
     for (String v : values) {
       boolean word = !v.isEmpty() && v.length() <= MAX_DNS_ENTRY && v.chars().allMatch(c -> c > 0x20 && c < 0x7f);
       if (!word) {
-        String shown = v.length() > 64 ? v.substring(0, 64) + "…" : v;
         throw new io.stevedore.server.error.CriException.InvalidArgument(field + ": \""
-            + shown.replaceAll("\\p{Cntrl}", "?") + "\" must be 1-" + MAX_DNS_ENTRY
+            + io.stevedore.server.error.CriException.shown(v) + "\" must be 1-" + MAX_DNS_ENTRY
             + " printable characters without spaces");
       }
     }
