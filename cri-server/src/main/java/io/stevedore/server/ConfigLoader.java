@@ -60,6 +60,9 @@ import java.util.function.Function;
  * idle_timeout = "4h"
  * tls_cert = ""             # both or neither: HTTPS
  * tls_key = ""
+ *
+ * [limits]
+ * exec_sync_output = 16711680   # bytes of ExecSync stdout + stderr kept per call
  * }</pre>
  */
 public final class ConfigLoader {
@@ -150,11 +153,16 @@ public final class ConfigLoader {
     }
     var stream = new DaemonConfig.Stream(address, port, idle, cert, key);
     st.finish();
+
+    var lim = top.table("limits");
+    var limits = new DaemonConfig.Limits(lim.intInRange("exec_sync_output", d.limits().execSyncOutput(),
+        DaemonConfig.Limits.MIN_EXEC_SYNC_OUTPUT, DaemonConfig.Limits.MAX_EXEC_SYNC_OUTPUT));
+    lim.finish();
     top.finish();
 
     return new DaemonConfig(
         socket, root, runRoot, level, logFile, shutdown, driver, defaultHandler, handlers, confDir,
-        binDirs, images, stream);
+        binDirs, images, stream, limits);
   }
 
   /**

@@ -27,6 +27,7 @@ import io.stevedore.server.info.CniNetworkReadiness;
 import io.stevedore.server.info.RuntimeInfoService;
 import io.stevedore.server.container.ContainerService;
 import io.stevedore.server.container.ContainerStreams;
+import io.stevedore.server.container.ExecOutput;
 import io.stevedore.server.streaming.StreamingServer;
 import io.stevedore.server.container.Runtimes;
 import io.stevedore.server.container.spec.ContainerSpecGenerator;
@@ -113,7 +114,8 @@ public final class CriDaemon implements AutoCloseable {
           nativeDir.resolve("stevedore-pause"), runtimes, sys, Path.of("/sys/fs/cgroup"));
       containers = new ContainerService(config.root().resolve("containers"), config.runRoot().resolve("containers"),
           exitDir, sandboxes, images, snapshots, runtimes, launcher,
-          new ContainerSpecGenerator(ContainerSpecGenerator.Options.forThisHost()), sys);
+          new ContainerSpecGenerator(ContainerSpecGenerator.Options.forThisHost()),
+          new ExecOutput(config.limits().execSyncOutput(), 4L * config.limits().execSyncOutput()), sys);
       sandboxes.setContainers(containers);
       var stats = new StatsService(sandboxes, containers, new CgroupStats(Path.of("/sys/fs/cgroup")));
       streaming = StreamingServer.start(config.stream(), new ContainerStreams(containers, sandboxes));

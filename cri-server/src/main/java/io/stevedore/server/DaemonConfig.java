@@ -27,6 +27,7 @@ import java.util.Optional;
  * @param cniBinDirs where CNI plugins are looked up, in order
  * @param images how images are pulled
  * @param stream the streaming server behind Exec, Attach and PortForward
+ * @param limits bounds on what one request may make the daemon hold
  */
 public record DaemonConfig(
     Path socket,
@@ -41,7 +42,8 @@ public record DaemonConfig(
     Path cniConfDir,
     List<Path> cniBinDirs,
     Images images,
-    Stream stream) {
+    Stream stream,
+    Limits limits) {
 
   public static final Path DEFAULT_CONFIG_FILE = Path.of("/etc/stevedore/stevedore.toml");
 
@@ -57,6 +59,7 @@ public record DaemonConfig(
     cniBinDirs = List.copyOf(cniBinDirs);
     Objects.requireNonNull(images, "images");
     Objects.requireNonNull(stream, "stream");
+    Objects.requireNonNull(limits, "limits");
     if (!runtimeHandlers.containsKey(defaultRuntimeHandler)) {
       throw new IllegalArgumentException(
           "default runtime handler \"" + defaultRuntimeHandler + "\" is not configured");
@@ -78,7 +81,8 @@ public record DaemonConfig(
         Path.of("/etc/cni/net.d"),
         List.of(Path.of("/opt/cni/bin"), Path.of("/usr/lib/cni")),
         new Images(Path.of("/etc/stevedore/certs.d"), 3, Duration.ofMinutes(5)),
-        new Stream("127.0.0.1", 0, Duration.ofHours(4), Optional.empty(), Optional.empty()));
+        new Stream("127.0.0.1", 0, Duration.ofHours(4), Optional.empty(), Optional.empty()),
+        new Limits(Limits.DEFAULT_EXEC_SYNC_OUTPUT));
   }
 
   /** The daemon's log threshold; names as in the file and on the command line. */
@@ -157,6 +161,26 @@ public record DaemonConfig(
 
     public boolean tls() {
       return tlsCert.isPresent();
+    }
+  }
+
+  /**
+   * Bounds on what one request may make the daemon hold.
+   *
+   * @param execSyncOutput bytes of ExecSync stdout and stderr together kept per call; the rest is
+   *     dropped and the answer says so. All calls in flight keep at most four times this.
+   */
+  public record Limits(int execSyncOutput) {
+    /** 16 MiB less 64 KiB: the answer must fit the kubelet's 16 MiB message limit. */
+    public static final int DEFAULT_EXEC_SYNC_OUTPUT = (16 << 20) - (64 << 10);
+
+    public static final int MIN_EXEC_SYNC_OUTPUT = 4096;
+    public static final int MAX_EXEC_SYNC_OUTPUT = DEFAULT_EXEC_SYNC_OUTPUT;
+
+    public Limits {
+      if (execSyncOutput < MIN_EXEC_SYNC_OUTPUT || execSyncOutput > MAX_EXEC_SYNC_OUTPUT) {
+        throw new IllegalArgumentException("exec_sync_output must be " + MIN_EXEC_SYNC_OUTPUT + "-" + MAX_EXEC_SYNC_OUTPUT);
+      }
     }
   }
 }

@@ -89,7 +89,8 @@ record Flags(
         c.cniConfDir(),
         c.cniBinDirs(),
         c.images(),
-        c.stream());
+        c.stream(),
+        c.limits());
   }
 
   private static Path path(String flag, String value) throws ConfigException {

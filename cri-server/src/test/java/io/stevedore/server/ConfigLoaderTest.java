@@ -68,6 +68,9 @@ class ConfigLoaderTest {
         idle_timeout = "30m"
         tls_cert = "/etc/sd/tls.crt"
         tls_key = "/etc/sd/tls.key"
+
+        [limits]
+        exec_sync_output = 65536
         """);
     assertEquals(Path.of("/srv/sd"), c.root());
     assertEquals(Path.of("/run/sd/stevedore.sock"), c.socket(), "the socket follows run_root");
@@ -83,6 +86,7 @@ class ConfigLoaderTest {
     assertEquals(new DaemonConfig.Images(Path.of("/etc/sd/certs.d"), 5, Duration.ofSeconds(30)), c.images());
     assertEquals(new DaemonConfig.Stream("::1", 10010, Duration.ofMinutes(30), Optional.of(Path.of("/etc/sd/tls.crt")),
         Optional.of(Path.of("/etc/sd/tls.key"))), c.stream());
+    assertEquals(new DaemonConfig.Limits(65536), c.limits());
   }
 
   @Test
@@ -127,6 +131,8 @@ class ConfigLoaderTest {
             "stream.tls_cert: tls_cert and tls_key must be set together"),
         new Case("stream zero idle", "[stream]\nidle_timeout = \"0s\"", "stream.idle_timeout: must be positive"),
         new Case("stream empty address", "[stream]\naddress = \"\"", "stream.address: must not be empty"),
+        new Case("exec output too large", "[limits]\nexec_sync_output = 16777216",
+            "limits.exec_sync_output: must be a whole number from 4096 to 16711680 (got 16777216)"),
         new Case("unknown stream key", "[stream]\nbind = \"x\"", "stream.bind: unknown key"));
   }
 

@@ -70,12 +70,10 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
   /** The longest stop grace period honoured: a hundred years. */
   static final long MAX_STOP_TIMEOUT_S = 100L * 365 * 24 * 3600;
 
-  /** ExecSync output kept per stream; more is dropped (CRI-O keeps 16 MiB too). */
-  static final int MAX_EXEC_OUTPUT = 16 << 20;
-
   private final Path stateDir; // <root>/containers: writable layers
   private final Path runDir; // <runRoot>/containers: bundles
   private final Path exitDir;
+  private final ExecOutput execOutput;
   private final RecordStore<ContainerRecord> store;
   private final Trash stateTrash;
   private final Trash runTrash;
@@ -123,6 +121,7 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
       Runtimes runtimes,
       ShimLauncher launcher,
       ContainerSpecGenerator specs,
+      ExecOutput execOutput,
       Syscalls sys)
       throws IOException {
     this.stateDir = Files.createDirectories(stateDir);
@@ -137,6 +136,7 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
     this.runtimes = runtimes;
     this.launcher = launcher;
     this.specs = specs;
+    this.execOutput = execOutput;
     this.rootfs = new RootfsMounts(sys);
     this.sys = sys;
     this.watcher = FileSystems.getDefault().newWatchService();
@@ -559,7 +559,34 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
     }
     RuncCli rt = runtimes.get(pods.runtimeHandler(r.sandboxId()));
     return ExecSync.run(rt, r.id(), runDir.resolve(r.id()), execProcess(r.id(), cmd, false), timeoutSeconds,
-        MAX_EXEC_OUTPUT, sys);
+        execOutput, sys);
+  }
+
+  /**
+   * The container's log file, {@code logPath} beneath the pod's log directory, its directories
+   * made: no component below {@code logDir} may be a symbolic link (issue 11: a link planted
+   * there made the shim write wherever it pointed). Directories are made one at a time, so none
+   * is made through a link; the shim opens the file itself with {@code O_NOFOLLOW}.
+   */
+  static Path logPathBeneath(Path logDir, String logPath) throws IOException {
+    Path p = logDir;
+    Files.createDirectories(logDir); // the kubelet's own directory: it made it
+    Path rel = Path.of(logPath);
+    for (int i = 0; i < rel.getNameCount(); i++) {
+      p = p.resolve(rel.getName(i));
+      if (Files.isSymbolicLink(p)) {
+        throw new CriException.FailedPrecondition("create container: log_path \"" + CriException.shown(logPath)
+            + "\": " + CriException.shown(rel.subpath(0, i + 1).toString()) + " is a symbolic link");
+      }
+      if (i < rel.getNameCount() - 1 && !Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+        try {
+          Files.createDirectory(p);
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+          // made meanwhile (a directory: fine; anything else fails the next step or the shim's open)
+        }
+      }
+    }
+    return p;
   }
 
   /**

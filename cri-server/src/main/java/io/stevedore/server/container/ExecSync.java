@@ -5,7 +5,7 @@ import io.stevedore.oci.runtime.RuncCli;
 import io.stevedore.oci.spec.Process;
 import io.stevedore.oci.spec.SpecJson;
 import io.stevedore.server.error.CriException;
-import java.io.ByteArrayOutputStream;
+import com.google.protobuf.ByteString;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -32,17 +32,17 @@ final class ExecSync {
   private ExecSync() {}
 
   static ContainerService.ExecResult run(RuncCli rt, String id, Path bundle, Process process, long timeoutSeconds,
-      int maxOutput, io.stevedore.oci.linux.Syscalls sys) {
+      ExecOutput budget, io.stevedore.oci.linux.Syscalls sys) {
     String tag = io.stevedore.server.state.Dirs.newId().substring(0, 16);
     Path processJson = bundle.resolve("exec-" + tag + ".json");
     Path pidFile = bundle.resolve("exec-" + tag + ".pid");
     java.lang.Process p = null;
-    try {
+    try (ExecOutput.Call output = budget.open()) {
       SpecJson.write(process, processJson);
       p = rt.exec(id, processJson, pidFile, Optional.empty());
       p.getOutputStream().close();
-      var out = new Capture(p.getInputStream(), maxOutput);
-      var err = new Capture(p.getErrorStream(), maxOutput);
+      var out = new Capture(p.getInputStream(), output.stream());
+      var err = new Capture(p.getErrorStream(), output.stream());
       boolean exited = timeoutSeconds > 0 ? p.waitFor(timeoutSeconds, TimeUnit.SECONDS) : waitForever(p);
       if (!exited) {
         int pid = killTree(pidFile);
@@ -59,10 +59,10 @@ final class ExecSync {
       out.abandonAfter(DRAIN_MS);
       err.abandonAfter(DRAIN_MS);
       int code = p.exitValue();
-      if (!Files.exists(pidFile) && code != 0 && out.bytes().length == 0) {
+      if (!Files.exists(pidFile) && code != 0 && out.bytes().isEmpty()) {
         // The runtime failed before starting the process: its own error is on stderr.
         throw new IllegalStateException("exec in container \"" + id + "\": "
-            + new String(err.bytes(), java.nio.charset.StandardCharsets.UTF_8).strip());
+            + err.bytes().substring(0, Math.min(4096, err.bytes().size())).toStringUtf8().strip());
       }
       return new ContainerService.ExecResult(out.bytes(), err.bytes(), code);
     } catch (OciRuntimeException e) {
@@ -114,23 +114,22 @@ final class ExecSync {
     }
   }
 
-  /** Reads one pipe on a virtual thread, keeping at most {@code max} bytes. */
+  /** Reads one pipe to its end on a virtual thread, keeping what the output budget grants. */
   private static final class Capture {
-    private final ByteArrayOutputStream buf = new ByteArrayOutputStream();
+    private final ExecOutput.Stream kept;
     private final InputStream in;
     private final Thread reader;
+    private ByteString bytes;
 
-    Capture(InputStream in, int max) {
+    Capture(InputStream in, ExecOutput.Stream kept) {
       this.in = in;
+      this.kept = kept;
       this.reader = Thread.ofVirtual().start(() -> {
         byte[] b = new byte[8192];
         try {
           int n;
           while ((n = in.read(b)) >= 0) {
-            synchronized (buf) {
-              int keep = Math.min(n, max - buf.size());
-              if (keep > 0) buf.write(b, 0, keep);
-            }
+            kept.append(b, 0, n);
           }
         } catch (IOException e) {
           // closed by abandonAfter
@@ -149,10 +148,10 @@ final class ExecSync {
       }
     }
 
-    byte[] bytes() {
-      synchronized (buf) {
-        return buf.toByteArray();
-      }
+    /** What was kept, cut-marker included; the same value on every call. */
+    synchronized ByteString bytes() {
+      if (bytes == null) bytes = kept.bytes();
+      return bytes;
     }
   }
 }

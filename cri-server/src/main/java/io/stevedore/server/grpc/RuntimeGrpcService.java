@@ -202,7 +202,8 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
   @Override
   public void stopContainer(StopContainerRequest req, StreamObserver<StopContainerResponse> out) {
     rpc.unary("StopContainer", Level.INFO, req.getContainerId(), out, () -> {
-      containers.stop(requireId(req.getContainerId(), "container_id"), req.getTimeout());
+      io.grpc.Context call = io.grpc.Context.current();
+      containers.stop(requireId(req.getContainerId(), "container_id"), req.getTimeout(), call::isCancelled);
       streaming.endSessions(req.getContainerId());
       return StopContainerResponse.getDefaultInstance();
     });
