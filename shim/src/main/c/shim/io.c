@@ -24,7 +24,7 @@ static char chunk[SHIM_CHUNK];
 int
 ctrlog_open (const char *path)
 {
-  int fd = open (path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  int fd = open (path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
   if (fd < 0)
     return -1;
   if (log_fd >= 0)

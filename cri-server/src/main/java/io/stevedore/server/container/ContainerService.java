@@ -247,9 +247,7 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
       String logPath = "";
       String logDir = pod.context().config().getLogDirectory();
       if (!logDir.isEmpty() && !cfg.getLogPath().isEmpty()) {
-        Path lp = Path.of(logDir).resolve(cfg.getLogPath());
-        Files.createDirectories(lp.getParent());
-        logPath = lp.toString();
+        logPath = logPathBeneath(Path.of(logDir), cfg.getLogPath()).toString();
       }
       String imageRef = image.repoDigests().isEmpty() ? image.id() : image.repoDigests().getFirst();
       String cgroupsPath = spec.linux() == null || spec.linux().cgroupsPath() == null ? "" : spec.linux().cgroupsPath();
