@@ -352,16 +352,26 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
    * container that is not running succeeds.
    */
   public void stop(String id, long timeoutSeconds) {
+    stop(id, timeoutSeconds, () -> false);
+  }
+
+  /**
+   * StopContainer: the stop signal, up to {@code timeoutSeconds} for the container to exit, then
+   * SIGKILL. {@code callerGone} is polled during the grace period: when the caller has gone
+   * (cancelled, or past its deadline), the wait ends there, so that the next StopContainer (the
+   * kubelet retries with a shorter grace period) is not queued behind a grace period of years.
+   */
+  public void stop(String id, long timeoutSeconds, java.util.function.BooleanSupplier callerGone) {
     Container c = get(id);
     c.lock.lock();
     try {
-      stopLocked(c, timeoutSeconds);
+      stopLocked(c, timeoutSeconds, callerGone);
     } finally {
       c.lock.unlock();
     }
   }
 
-  private void stopLocked(Container c, long timeoutSeconds) {
+  private void stopLocked(Container c, long timeoutSeconds, java.util.function.BooleanSupplier callerGone) {
     reconcile(c);
     ContainerRecord r = c.record;
     if (r.status().state() != ContainerState.CONTAINER_RUNNING) {
@@ -376,9 +386,13 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
         signalInit(rt, r, sig);
         // A grace period is an int64 of seconds from the pod author; in nanoseconds it overflows
         // past 292 years (and used to fail the stop with UNKNOWN after SIGTERM).
-        if (awaitExitFile(id, Duration.ofSeconds(Math.min(timeoutSeconds, MAX_STOP_TIMEOUT_S)))) {
+        if (awaitExitFile(id, Duration.ofSeconds(Math.min(timeoutSeconds, MAX_STOP_TIMEOUT_S)), callerGone)) {
           reconcile(c);
           return;
+        }
+        if (callerGone.getAsBoolean()) {
+          throw new java.util.concurrent.CancellationException("stop container \"" + id
+              + "\": the caller went away during the grace period; the container has its stop signal");
         }
       }
       if (sharedPid) {
@@ -458,7 +472,7 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
 
   private void removeLocked(Container c) {
     String id = c.record.id();
-    stopLocked(c, 0);
+    stopLocked(c, 0, () -> false);
     ContainerRecord r = c.record;
     // A container that never ran has no runtime state; one whose exit was released has none left.
     boolean ran = r.status().shimPid() > 0;
@@ -613,7 +627,7 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
   }
 
   /** The result of ExecSync. */
-  public record ExecResult(byte[] stdout, byte[] stderr, int exitCode) {}
+  public record ExecResult(com.google.protobuf.ByteString stdout, com.google.protobuf.ByteString stderr, int exitCode) {}
 
   /**
    * What an exec or attach session needs of a running container.
@@ -804,11 +818,17 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
 
   /** Waits until the shim has written the exit file of {@code id}. */
   private boolean awaitExitFile(String id, Duration timeout) throws InterruptedException {
+    return awaitExitFile(id, timeout, () -> false);
+  }
+
+  /** Whether the exit file appeared within {@code timeout}; false as soon as {@code stopWaiting}. */
+  private boolean awaitExitFile(String id, Duration timeout, java.util.function.BooleanSupplier stopWaiting)
+      throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     Path f = ExitFile.path(exitDir, id);
     while (!Files.exists(f)) {
       long left = deadline - System.nanoTime();
-      if (left <= 0) return false;
+      if (left <= 0 || stopWaiting.getAsBoolean()) return false;
       synchronized (exitSignal) {
         if (Files.exists(f)) break;
         exitSignal.wait(Math.max(1, Math.min(TimeUnit.NANOSECONDS.toMillis(left), 50)));

@@ -268,8 +268,8 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
       requireCommand(req.getCmdList(), "cmd");
       var r = containers.execSync(req.getContainerId(), req.getCmdList(), req.getTimeout());
       return ExecSyncResponse.newBuilder()
-          .setStdout(com.google.protobuf.ByteString.copyFrom(r.stdout()))
-          .setStderr(com.google.protobuf.ByteString.copyFrom(r.stderr()))
+          .setStdout(r.stdout())
+          .setStderr(r.stderr())
           .setExitCode(r.exitCode())
           .build();
     });
