@@ -30,10 +30,11 @@ public final class Rpc {
   }
 
   /** A unary call: runs {@code body} and sends its result, or the mapped error. */
-  public <T> void unary(String method, Level level, String id, StreamObserver<T> out, Callable<T> body) {
+  public <T> void unary(String method, Level level, String requestId, StreamObserver<T> out, Callable<T> body) {
     if (!admit(method, out)) {
       return;
     }
+    String id = CriException.shown(requestId); // the client's input: cut before it reaches the log
     log.atLevel(level).addKeyValue("rpc", method).addKeyValue("id", id).log("{} start", method);
     T res;
     try {

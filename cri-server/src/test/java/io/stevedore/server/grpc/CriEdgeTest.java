@@ -22,6 +22,8 @@ import io.stevedore.cri.v1.ImageFsInfoRequest;
 import io.stevedore.cri.v1.ImageServiceGrpc;
 import io.stevedore.cri.v1.ImageSpec;
 import io.stevedore.cri.v1.ImageStatusRequest;
+import io.stevedore.cri.v1.KeyValue;
+import io.stevedore.cri.v1.Mount;
 import io.stevedore.cri.v1.ListImagesRequest;
 import io.stevedore.cri.v1.LinuxPodSandboxConfig;
 import io.stevedore.cri.v1.ListMetricDescriptorsRequest;
@@ -219,6 +221,35 @@ class CriEdgeTest {
                 .setPodSandboxId("p").setConfig(ctr.clone().setMetadata(ContainerMetadata.newBuilder().setName("../x"))).build()),
             Status.Code.INVALID_ARGUMENT,
             "config.metadata.name \"../x\" must be at most 253 characters, without '/' or control characters"),
+        new Case("annotations over 256 KiB", s -> s.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder()
+                .setConfig(pod.clone().putAnnotations("a", "x".repeat(256 << 10))).build()),
+            Status.Code.INVALID_ARGUMENT, "config.annotations: 262145 characters of keys and values, at most 262144"),
+        new Case("label key with newline", s -> s.runtime().createContainer(CreateContainerRequest.newBuilder()
+                .setPodSandboxId("p").setConfig(ctr.clone().putLabels("a\nb", "v")).build()),
+            Status.Code.INVALID_ARGUMENT, "config.labels: key \"a?b\" must be 1-317 characters, without control characters"),
+        new Case("hostname with newline", s -> s.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder()
+                .setConfig(pod.clone().setHostname("h\n127.0.0.1 evil")).build()),
+            Status.Code.INVALID_ARGUMENT,
+            "config.hostname \"h?127.0.0.1 evil\" must be at most 64 printable characters, without spaces or '/'"),
+        new Case("cgroup parent climbing out", s -> s.runtime().runPodSandbox(RunPodSandboxRequest.newBuilder()
+                .setConfig(pod.clone().setLinux(LinuxPodSandboxConfig.newBuilder().setCgroupParent("/kubepods/../../x"))).build()),
+            Status.Code.INVALID_ARGUMENT,
+            "config.linux.cgroup_parent \"/kubepods/../../x\" must be printable, without '..' components"),
+        new Case("env key with '='", s -> s.runtime().createContainer(CreateContainerRequest.newBuilder()
+                .setPodSandboxId("p").setConfig(ctr.clone().addEnvs(KeyValue.newBuilder().setKey("A=B"))).build()),
+            Status.Code.INVALID_ARGUMENT, "config.envs: key \"A=B\" must be non-empty, without '=' or NUL"),
+        new Case("argument with NUL", s -> s.runtime().createContainer(CreateContainerRequest.newBuilder()
+                .setPodSandboxId("p").setConfig(ctr.clone().addArgs("ok").addArgs("a\u0000b")).build()),
+            Status.Code.INVALID_ARGUMENT, "config.args[1] must be without NUL and at most 131071 characters"),
+        new Case("environment past execve's limit", s -> s.runtime().createContainer(CreateContainerRequest.newBuilder()
+                .setPodSandboxId("p").setConfig(ctr.clone().addAllEnvs(java.util.stream.IntStream.range(0, 18)
+                    .mapToObj(i -> KeyValue.newBuilder().setKey("K" + i).setValue(com.google.protobuf.ByteString.copyFromUtf8("v".repeat(120_000))).build())
+                    .toList())).build()),
+            Status.Code.INVALID_ARGUMENT, "config: command, args and envs are 2160062 characters, at most 2097152"),
+        new Case("mount path with NUL", s -> s.runtime().createContainer(CreateContainerRequest.newBuilder()
+                .setPodSandboxId("p").setConfig(ctr.clone().addMounts(Mount.newBuilder().setContainerPath("/a\u0000")
+                    .setHostPath("/tmp"))).build()),
+            Status.Code.INVALID_ARGUMENT, "config.mounts.container_path \"/a?\" must be at most 4096 characters, without NUL"),
         new Case("start without id", s -> s.runtime().startContainer(StartContainerRequest.getDefaultInstance()),
             Status.Code.INVALID_ARGUMENT, "container_id must not be empty"),
         new Case("status without id", s -> s.runtime().containerStatus(ContainerStatusRequest.getDefaultInstance()),
