@@ -71,6 +71,7 @@ public final class CriDaemon implements AutoCloseable {
   private SandboxService sandboxes;
   private ContainerService containers;
   private StreamingServer streaming;
+  private HeapReturn heapReturn;
 
   public CriDaemon(DaemonConfig config) {
     this.config = config;
@@ -139,6 +140,7 @@ public final class CriDaemon implements AutoCloseable {
       throw new DaemonStartException("recovery failed: " + e.getMessage(), e);
     }
     ready = true;
+    heapReturn = HeapReturn.start(Duration.ofSeconds(5), 64L << 20);
     health.setStatus("", ServingStatus.SERVING);
     log.atInfo()
         .addKeyValue("socket", config.socket())
@@ -211,6 +213,10 @@ public final class CriDaemon implements AutoCloseable {
   }
 
   private void closeQuietly() {
+    if (heapReturn != null) {
+      heapReturn.close();
+      heapReturn = null;
+    }
     if (streaming != null) {
       // after a failed start too: nothing may keep listening
       streaming.close();
