@@ -22,7 +22,8 @@ public final class CriClient implements AutoCloseable {
     this.channel = channel;
   }
 
-  public static CriClient connect(Path socket) {
+  /** @param interceptors see every call, e.g. to record status codes */
+  public static CriClient connect(Path socket, io.grpc.ClientInterceptor... interceptors) {
     EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
     ManagedChannel channel =
         NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
@@ -30,6 +31,7 @@ public final class CriClient implements AutoCloseable {
             .eventLoopGroup(loop)
             .usePlaintext()
             .maxInboundMessageSize(16 * 1024 * 1024)
+            .intercept(interceptors)
             .build();
     return new CriClient(loop, channel);
   }
