@@ -16,36 +16,36 @@ import java.util.Optional;
  * }
  */
 public final class CniConfDir {
-  private final Path dir;
-  private volatile Optional<NetworkConfigList> current = Optional.empty();
+    private final Path dir;
+    private volatile Optional<NetworkConfigList> current = Optional.empty();
 
-  public CniConfDir(Path dir) {
-    this.dir = Objects.requireNonNull(dir, "dir");
-  }
+    public CniConfDir(Path dir) {
+        this.dir = Objects.requireNonNull(dir, "dir");
+    }
 
-  public Path dir() {
-    return dir;
-  }
+    public Path dir() {
+        return dir;
+    }
 
-  /** The network read by the last successful {@link #reload()}; empty before it or when the dir had none. */
-  public Optional<NetworkConfigList> current() {
-    return current;
-  }
+    /** The network read by the last successful {@link #reload()}; empty before it or when the dir had none. */
+    public Optional<NetworkConfigList> current() {
+        return current;
+    }
 
-  /** The current network, or an exception saying the dir holds none. */
-  public NetworkConfigList require() throws CniException {
-    return current.orElseThrow(() -> new CniException("no CNI network config found in " + dir));
-  }
+    /** The current network, or an exception saying the dir holds none. */
+    public NetworkConfigList require() throws CniException {
+        return current.orElseThrow(() -> new CniException("no CNI network config found in " + dir));
+    }
 
-  /**
-   * Re-reads the dir and reports whether the network (file, or content) differs from before.
-   *
-   * @throws CniException when the first file is invalid; the previous network is kept
-   */
-  public synchronized boolean reload() throws CniException {
-    Optional<NetworkConfigList> next = NetworkConfigs.loadFirst(dir);
-    boolean changed = !next.equals(current);
-    current = next;
-    return changed;
-  }
+    /**
+     * Re-reads the dir and reports whether the network (file, or content) differs from before.
+     *
+     * @throws CniException when the first file is invalid; the previous network is kept
+     */
+    public synchronized boolean reload() throws CniException {
+        Optional<NetworkConfigList> next = NetworkConfigs.loadFirst(dir);
+        boolean changed = !next.equals(current);
+        current = next;
+        return changed;
+    }
 }

@@ -10,31 +10,31 @@ import java.util.Optional;
  * <p>Instances are immutable.
  */
 public class CniException extends Exception {
-  private final transient PluginError pluginError;
+    private final transient PluginError pluginError;
 
-  public CniException(String message) {
-    this(message, null, null);
-  }
-
-  public CniException(String message, Throwable cause) {
-    this(message, null, cause);
-  }
-
-  public CniException(String message, PluginError pluginError, Throwable cause) {
-    super(message, cause);
-    this.pluginError = pluginError;
-  }
-
-  /** The error object the plugin printed, if this failure came from a plugin that printed one. */
-  public Optional<PluginError> pluginError() {
-    if (pluginError != null) {
-      return Optional.of(pluginError);
+    public CniException(String message) {
+        this(message, null, null);
     }
-    return getCause() instanceof CniException c ? c.pluginError() : Optional.empty();
-  }
 
-  /** Wraps this exception with a description of the enclosing action, keeping the plugin error. */
-  public CniException within(String action) {
-    return new CniException(action + ": " + getMessage(), pluginError, this);
-  }
+    public CniException(String message, Throwable cause) {
+        this(message, null, cause);
+    }
+
+    public CniException(String message, PluginError pluginError, Throwable cause) {
+        super(message, cause);
+        this.pluginError = pluginError;
+    }
+
+    /** The error object the plugin printed, if this failure came from a plugin that printed one. */
+    public Optional<PluginError> pluginError() {
+        if (pluginError != null) {
+            return Optional.of(pluginError);
+        }
+        return getCause() instanceof CniException c ? c.pluginError() : Optional.empty();
+    }
+
+    /** Wraps this exception with a description of the enclosing action, keeping the plugin error. */
+    public CniException within(String action) {
+        return new CniException(action + ": " + getMessage(), pluginError, this);
+    }
 }

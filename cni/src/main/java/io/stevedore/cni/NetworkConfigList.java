@@ -19,27 +19,27 @@ import java.util.Set;
  * @param source the file it was loaded from, or {@code null} when it came from elsewhere (bytes, the cache)
  */
 public record NetworkConfigList(
-    String name,
-    CniVersion cniVersion,
-    boolean disableCheck,
-    boolean disableGC,
-    List<PluginConfig> plugins,
-    String json,
-    Path source) {
-  public NetworkConfigList {
-    Objects.requireNonNull(name, "name");
-    Objects.requireNonNull(cniVersion, "cniVersion");
-    plugins = List.copyOf(plugins);
-    if (plugins.isEmpty()) {
-      throw new IllegalArgumentException("network \"" + name + "\" has no plugins");
+        String name,
+        CniVersion cniVersion,
+        boolean disableCheck,
+        boolean disableGC,
+        List<PluginConfig> plugins,
+        String json,
+        Path source) {
+    public NetworkConfigList {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(cniVersion, "cniVersion");
+        plugins = List.copyOf(plugins);
+        if (plugins.isEmpty()) {
+            throw new IllegalArgumentException("network \"" + name + "\" has no plugins");
+        }
+        Objects.requireNonNull(json, "json");
     }
-    Objects.requireNonNull(json, "json");
-  }
 
-  /** The union of the capabilities its plugins enable, in plugin order. */
-  public Set<String> capabilities() {
-    var caps = new LinkedHashSet<String>();
-    plugins.forEach(p -> caps.addAll(p.capabilities()));
-    return caps;
-  }
+    /** The union of the capabilities its plugins enable, in plugin order. */
+    public Set<String> capabilities() {
+        var caps = new LinkedHashSet<String>();
+        plugins.forEach(p -> caps.addAll(p.capabilities()));
+        return caps;
+    }
 }

@@ -13,14 +13,14 @@ import java.util.Set;
  * @param json the entry's JSON object as text; every key is passed to the plugin unchanged
  */
 public record PluginConfig(String type, String name, Set<String> capabilities, String json) {
-  public PluginConfig {
-    Objects.requireNonNull(type, "type");
-    capabilities = Set.copyOf(capabilities);
-    Objects.requireNonNull(json, "json");
-  }
+    public PluginConfig {
+        Objects.requireNonNull(type, "type");
+        capabilities = Set.copyOf(capabilities);
+        Objects.requireNonNull(json, "json");
+    }
 
-  /** {@code type="bridge" name="x"}, as in libcni's error messages. */
-  public String describe() {
-    return name == null ? "type=\"%s\"".formatted(type) : "type=\"%s\" name=\"%s\"".formatted(type, name);
-  }
+    /** {@code type="bridge" name="x"}, as in libcni's error messages. */
+    public String describe() {
+        return name == null ? "type=\"%s\"".formatted(type) : "type=\"%s\" name=\"%s\"".formatted(type, name);
+    }
 }

@@ -10,17 +10,17 @@ package io.stevedore.cni;
  * @param details longer details, never {@code null} (empty when absent)
  */
 public record PluginError(int code, String msg, String details) {
-  public PluginError {
-    msg = msg == null ? "" : msg;
-    details = details == null ? "" : details;
-  }
-
-  /** {@code msg; details (code N)}, the form carried into exception messages. */
-  public String describe() {
-    var sb = new StringBuilder(msg);
-    if (!details.isEmpty()) {
-      sb.append("; ").append(details);
+    public PluginError {
+        msg = msg == null ? "" : msg;
+        details = details == null ? "" : details;
     }
-    return sb.append(" (code ").append(code).append(')').toString();
-  }
+
+    /** {@code msg; details (code N)}, the form carried into exception messages. */
+    public String describe() {
+        var sb = new StringBuilder(msg);
+        if (!details.isEmpty()) {
+            sb.append("; ").append(details);
+        }
+        return sb.append(" (code ").append(code).append(')').toString();
+    }
 }

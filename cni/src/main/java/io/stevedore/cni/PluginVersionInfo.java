@@ -9,12 +9,12 @@ import java.util.List;
  * @param supportedVersions every spec version the plugin accepts, as written by the plugin
  */
 public record PluginVersionInfo(String cniVersion, List<String> supportedVersions) {
-  public PluginVersionInfo {
-    supportedVersions = List.copyOf(supportedVersions);
-  }
+    public PluginVersionInfo {
+        supportedVersions = List.copyOf(supportedVersions);
+    }
 
-  /** Whether the plugin accepts configurations of {@code version}. */
-  public boolean supports(CniVersion version) {
-    return supportedVersions.contains(version.text());
-  }
+    /** Whether the plugin accepts configurations of {@code version}. */
+    public boolean supports(CniVersion version) {
+        return supportedVersions.contains(version.text());
+    }
 }

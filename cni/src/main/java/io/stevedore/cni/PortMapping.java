@@ -9,8 +9,8 @@ package io.stevedore.cni;
  * @param hostIP the host address to bind, or empty for all
  */
 public record PortMapping(int hostPort, int containerPort, String protocol, String hostIP) {
-  public PortMapping {
-    protocol = protocol == null || protocol.isEmpty() ? "tcp" : protocol;
-    hostIP = hostIP == null ? "" : hostIP;
-  }
+    public PortMapping {
+        protocol = protocol == null || protocol.isEmpty() ? "tcp" : protocol;
+        hostIP = hostIP == null ? "" : hostIP;
+    }
 }

@@ -16,92 +16,94 @@ import java.util.Optional;
  * @param routes the routes added
  * @param dns DNS settings, empty lists when the plugin gave none
  */
-public record Result(CniVersion cniVersion, List<Interface> interfaces, List<IpConfig> ips, List<Route> routes, Dns dns) {
+public record Result(
+        CniVersion cniVersion, List<Interface> interfaces, List<IpConfig> ips, List<Route> routes, Dns dns) {
 
-  /**
-   * @param name the interface name
-   * @param mac the hardware address, or {@code null}
-   * @param mtu the MTU, or {@code null}
-   * @param sandbox the netns path when the interface is inside the container, or {@code null} on the host
-   * @param socketPath (1.1.0) a socket for userspace interfaces, or {@code null}
-   * @param pciId (1.1.0) a PCI id, or {@code null}
-   */
-  public record Interface(String name, String mac, Integer mtu, String sandbox, String socketPath, String pciId) {
-    public Interface {
-      Objects.requireNonNull(name, "name");
+    /**
+     * @param name the interface name
+     * @param mac the hardware address, or {@code null}
+     * @param mtu the MTU, or {@code null}
+     * @param sandbox the netns path when the interface is inside the container, or {@code null} on the host
+     * @param socketPath (1.1.0) a socket for userspace interfaces, or {@code null}
+     * @param pciId (1.1.0) a PCI id, or {@code null}
+     */
+    public record Interface(String name, String mac, Integer mtu, String sandbox, String socketPath, String pciId) {
+        public Interface {
+            Objects.requireNonNull(name, "name");
+        }
+
+        /** Whether the interface lives in a container namespace rather than on the host. */
+        public boolean inSandbox() {
+            return sandbox != null && !sandbox.isEmpty();
+        }
     }
 
-    /** Whether the interface lives in a container namespace rather than on the host. */
-    public boolean inSandbox() {
-      return sandbox != null && !sandbox.isEmpty();
+    /**
+     * @param address the address with its prefix length, e.g. {@code 10.88.0.5/16}
+     * @param gateway the gateway, or {@code null}
+     * @param interfaceIndex the index into {@link Result#interfaces()}, or {@code null}
+     */
+    public record IpConfig(String address, String gateway, Integer interfaceIndex) {
+        public IpConfig {
+            Objects.requireNonNull(address, "address");
+        }
+
+        /** The address without its prefix length. */
+        public String ip() {
+            int slash = address.indexOf('/');
+            return slash < 0 ? address : address.substring(0, slash);
+        }
+
+        /** Whether the address is IPv6. */
+        public boolean isIpv6() {
+            return ip().contains(":");
+        }
     }
-  }
 
-  /**
-   * @param address the address with its prefix length, e.g. {@code 10.88.0.5/16}
-   * @param gateway the gateway, or {@code null}
-   * @param interfaceIndex the index into {@link Result#interfaces()}, or {@code null}
-   */
-  public record IpConfig(String address, String gateway, Integer interfaceIndex) {
-    public IpConfig {
-      Objects.requireNonNull(address, "address");
+    /** A route; the fields after {@code gw} are 1.1.0 additions and {@code null} when absent. */
+    public record Route(
+            String dst, String gw, Integer mtu, Integer advmss, Integer priority, Integer table, Integer scope) {
+        public Route {
+            Objects.requireNonNull(dst, "dst");
+        }
     }
 
-    /** The address without its prefix length. */
-    public String ip() {
-      int slash = address.indexOf('/');
-      return slash < 0 ? address : address.substring(0, slash);
+    /** DNS settings; absent values are empty lists and a {@code null} domain. */
+    public record Dns(List<String> nameservers, String domain, List<String> search, List<String> options) {
+        public static final Dns EMPTY = new Dns(List.of(), null, List.of(), List.of());
+
+        public Dns {
+            nameservers = List.copyOf(nameservers);
+            search = List.copyOf(search);
+            options = List.copyOf(options);
+        }
     }
 
-    /** Whether the address is IPv6. */
-    public boolean isIpv6() {
-      return ip().contains(":");
+    public Result {
+        Objects.requireNonNull(cniVersion, "cniVersion");
+        interfaces = List.copyOf(interfaces);
+        ips = List.copyOf(ips);
+        routes = List.copyOf(routes);
+        dns = dns == null ? Dns.EMPTY : dns;
     }
-  }
 
-  /** A route; the fields after {@code gw} are 1.1.0 additions and {@code null} when absent. */
-  public record Route(String dst, String gw, Integer mtu, Integer advmss, Integer priority, Integer table, Integer scope) {
-    public Route {
-      Objects.requireNonNull(dst, "dst");
+    /**
+     * Parses a plugin's result in any supported version.
+     *
+     * @throws CniException when it is not JSON, its version is missing or unsupported, or a field is malformed
+     */
+    public static Result parse(String json) throws CniException {
+        return ResultCodec.parse(json);
     }
-  }
 
-  /** DNS settings; absent values are empty lists and a {@code null} domain. */
-  public record Dns(List<String> nameservers, String domain, List<String> search, List<String> options) {
-    public static final Dns EMPTY = new Dns(List.of(), null, List.of(), List.of());
-
-    public Dns {
-      nameservers = List.copyOf(nameservers);
-      search = List.copyOf(search);
-      options = List.copyOf(options);
+    /** The first address of the wanted family that sits on a sandbox interface (or on no interface). */
+    public Optional<IpConfig> podIp(boolean ipv6) {
+        return ips.stream()
+                .filter(ip -> ip.isIpv6() == ipv6)
+                .filter(ip -> ip.interfaceIndex() == null
+                        || ip.interfaceIndex() < 0
+                        || ip.interfaceIndex() >= interfaces.size()
+                        || interfaces.get(ip.interfaceIndex()).inSandbox())
+                .findFirst();
     }
-  }
-
-  public Result {
-    Objects.requireNonNull(cniVersion, "cniVersion");
-    interfaces = List.copyOf(interfaces);
-    ips = List.copyOf(ips);
-    routes = List.copyOf(routes);
-    dns = dns == null ? Dns.EMPTY : dns;
-  }
-
-  /**
-   * Parses a plugin's result in any supported version.
-   *
-   * @throws CniException when it is not JSON, its version is missing or unsupported, or a field is malformed
-   */
-  public static Result parse(String json) throws CniException {
-    return ResultCodec.parse(json);
-  }
-
-  /** The first address of the wanted family that sits on a sandbox interface (or on no interface). */
-  public Optional<IpConfig> podIp(boolean ipv6) {
-    return ips.stream()
-        .filter(ip -> ip.isIpv6() == ipv6)
-        .filter(ip -> ip.interfaceIndex() == null
-            || ip.interfaceIndex() < 0
-            || ip.interfaceIndex() >= interfaces.size()
-            || interfaces.get(ip.interfaceIndex()).inSandbox())
-        .findFirst();
-  }
 }

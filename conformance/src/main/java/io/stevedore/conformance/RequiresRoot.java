@@ -15,5 +15,4 @@ import org.junit.jupiter.api.condition.EnabledIf;
 @Retention(RetentionPolicy.RUNTIME)
 @Tag("root")
 @EnabledIf("io.stevedore.conformance.Host#isRoot")
-public @interface RequiresRoot {
-}
+public @interface RequiresRoot {}

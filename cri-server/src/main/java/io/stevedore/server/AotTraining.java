@@ -36,27 +36,25 @@ import java.util.stream.Stream;
  * docs/PERFORMANCE.md). Not for operators.
  */
 public final class AotTraining {
-  private AotTraining() {}
+    private AotTraining() {}
 
-  public static void main(String[] args) throws Exception {
-    Path dir = Files.createTempDirectory("stevedore-aot-");
-    try {
-      train(dir);
-    } finally {
-      try (Stream<Path> all = Files.walk(dir)) {
-        for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
-          Files.deleteIfExists(p);
+    public static void main(String[] args) throws Exception {
+        Path dir = Files.createTempDirectory("stevedore-aot-");
+        try {
+            train(dir);
+        } finally {
+            try (Stream<Path> all = Files.walk(dir)) {
+                for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
         }
-      }
+        System.exit(0);
     }
-    System.exit(0);
-  }
 
-  private static void train(Path dir) throws Exception {
-    Path file = dir.resolve("stevedore.toml");
-    Files.writeString(
-        file,
-        """
+    private static void train(Path dir) throws Exception {
+        Path file = dir.resolve("stevedore.toml");
+        Files.writeString(file, """
         root = "%1$s/root"
         run_root = "%1$s/run"
         shutdown_timeout = "2s"
@@ -72,56 +70,57 @@ public final class AotTraining {
         bin_dirs = ["%1$s/cni"]
         [image]
         registry_config_dir = "%1$s/certs.d"
-        """
-            .formatted(dir));
-    DaemonConfig config = Flags.parse("--config", file.toString()).applyTo(new ConfigLoader().load(file, true));
-    Logging.configure("info", config.logFile());
-    var daemon = new CriDaemon(config);
-    daemon.start();
-    try {
-      calls(config.socket());
-    } finally {
-      daemon.close();
-      Logging.configure("info", Optional.empty());
+        """.formatted(dir));
+        DaemonConfig config = Flags.parse("--config", file.toString()).applyTo(new ConfigLoader().load(file, true));
+        Logging.configure("info", config.logFile());
+        var daemon = new CriDaemon(config);
+        daemon.start();
+        try {
+            calls(config.socket());
+        } finally {
+            daemon.close();
+            Logging.configure("info", Optional.empty());
+        }
     }
-  }
 
-  private static void calls(Path socket) throws IOException, InterruptedException {
-    var loop = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
-    ManagedChannel ch =
-        NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
-            .channelType(EpollDomainSocketChannel.class)
-            .eventLoopGroup(loop)
-            .usePlaintext()
-            .build();
-    try {
-      var runtime = RuntimeServiceGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS);
-      var images = ImageServiceGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS);
-      for (int i = 0; i < 20; i++) {
-        runtime.version(VersionRequest.getDefaultInstance());
-        runtime.status(StatusRequest.newBuilder().setVerbose(i % 2 == 0).build());
-        runtime.runtimeConfig(RuntimeConfigRequest.getDefaultInstance());
-        images.imageFsInfo(ImageFsInfoRequest.getDefaultInstance());
-        images.listImages(ListImagesRequest.getDefaultInstance());
-        images.imageStatus(ImageStatusRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage("busybox")).build());
-        runtime.listPodSandbox(ListPodSandboxRequest.getDefaultInstance());
-        runtime.listContainers(io.stevedore.cri.v1.ListContainersRequest.getDefaultInstance());
-        expectError(() -> runtime.containerStatus(io.stevedore.cri.v1.ContainerStatusRequest.newBuilder()
-            .setContainerId("nothing").build()));
-        expectError(() -> runtime.startContainer(StartContainerRequest.getDefaultInstance()));
-      }
-    } finally {
-      ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-      loop.shutdownGracefully(0, 0, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
+    private static void calls(Path socket) throws IOException, InterruptedException {
+        var loop = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+        ManagedChannel ch = NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
+                .channelType(EpollDomainSocketChannel.class)
+                .eventLoopGroup(loop)
+                .usePlaintext()
+                .build();
+        try {
+            var runtime = RuntimeServiceGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS);
+            var images = ImageServiceGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS);
+            for (int i = 0; i < 20; i++) {
+                runtime.version(VersionRequest.getDefaultInstance());
+                runtime.status(StatusRequest.newBuilder().setVerbose(i % 2 == 0).build());
+                runtime.runtimeConfig(RuntimeConfigRequest.getDefaultInstance());
+                images.imageFsInfo(ImageFsInfoRequest.getDefaultInstance());
+                images.listImages(ListImagesRequest.getDefaultInstance());
+                images.imageStatus(ImageStatusRequest.newBuilder()
+                        .setImage(ImageSpec.newBuilder().setImage("busybox"))
+                        .build());
+                runtime.listPodSandbox(ListPodSandboxRequest.getDefaultInstance());
+                runtime.listContainers(io.stevedore.cri.v1.ListContainersRequest.getDefaultInstance());
+                expectError(() -> runtime.containerStatus(io.stevedore.cri.v1.ContainerStatusRequest.newBuilder()
+                        .setContainerId("nothing")
+                        .build()));
+                expectError(() -> runtime.startContainer(StartContainerRequest.getDefaultInstance()));
+            }
+        } finally {
+            ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            loop.shutdownGracefully(0, 0, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
+        }
     }
-  }
 
-  private static void expectError(Runnable call) {
-    try {
-      call.run();
-    } catch (StatusRuntimeException expected) {
-      return;
+    private static void expectError(Runnable call) {
+        try {
+            call.run();
+        } catch (StatusRuntimeException expected) {
+            return;
+        }
+        throw new IllegalStateException("the training call was expected to fail");
     }
-    throw new IllegalStateException("the training call was expected to fail");
-  }
 }

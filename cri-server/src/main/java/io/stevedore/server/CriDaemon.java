@@ -5,10 +5,18 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.grpc.BindableService;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.protobuf.services.HealthStatusManager;
-import io.stevedore.server.grpc.ImageGrpcService;
 import io.stevedore.cni.CniClient;
 import io.stevedore.cni.CniClientConfig;
 import io.stevedore.oci.linux.LinuxSyscalls;
+import io.stevedore.server.container.ContainerService;
+import io.stevedore.server.container.ContainerStreams;
+import io.stevedore.server.container.ExecOutput;
+import io.stevedore.server.container.Runtimes;
+import io.stevedore.server.container.spec.ContainerSpecGenerator;
+import io.stevedore.server.grpc.ImageGrpcService;
+import io.stevedore.server.grpc.Rpc;
+import io.stevedore.server.grpc.RuntimeGrpcService;
+import io.stevedore.server.grpc.UdsGrpcServer;
 import io.stevedore.server.image.ImageFsUsage;
 import io.stevedore.server.image.ImagePuller;
 import io.stevedore.server.image.ImageService;
@@ -20,28 +28,20 @@ import io.stevedore.server.image.registry.RegistryHosts;
 import io.stevedore.server.image.snapshot.SnapshotStore;
 import io.stevedore.server.image.store.ImageStore;
 import io.stevedore.server.image.unpack.LayerUnpacker;
-import io.stevedore.server.grpc.Rpc;
-import io.stevedore.server.grpc.RuntimeGrpcService;
-import io.stevedore.server.grpc.UdsGrpcServer;
 import io.stevedore.server.info.CniNetworkReadiness;
 import io.stevedore.server.info.RuntimeInfoService;
-import io.stevedore.server.container.ContainerService;
-import io.stevedore.server.container.ContainerStreams;
-import io.stevedore.server.container.ExecOutput;
-import io.stevedore.server.streaming.StreamingServer;
-import io.stevedore.server.container.Runtimes;
-import io.stevedore.server.container.spec.ContainerSpecGenerator;
 import io.stevedore.server.sandbox.SandboxService;
 import io.stevedore.server.stats.CgroupStats;
 import io.stevedore.server.stats.StatsService;
+import io.stevedore.server.streaming.StreamingServer;
 import io.stevedore.shim.Pinns;
 import io.stevedore.shim.ShimLauncher;
-import java.time.Duration;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.time.InstantSource;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -60,205 +60,240 @@ import org.slf4j.LoggerFactory;
  * "connection refused" while recovery runs.
  */
 public final class CriDaemon implements AutoCloseable {
-  private static final Logger log = LoggerFactory.getLogger(CriDaemon.class);
-  private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Logger log = LoggerFactory.getLogger(CriDaemon.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
 
-  private final DaemonConfig config;
-  private volatile boolean ready;
-  private StateLock lock;
-  private UdsGrpcServer server;
-  private HealthStatusManager health;
-  private SandboxService sandboxes;
-  private ContainerService containers;
-  private StreamingServer streaming;
-  private HeapReturn heapReturn;
+    private final DaemonConfig config;
+    private volatile boolean ready;
+    private StateLock lock;
+    private UdsGrpcServer server;
+    private HealthStatusManager health;
+    private SandboxService sandboxes;
+    private ContainerService containers;
+    private StreamingServer streaming;
+    private HeapReturn heapReturn;
 
-  public CriDaemon(DaemonConfig config) {
-    this.config = config;
-  }
+    public CriDaemon(DaemonConfig config) {
+        this.config = config;
+    }
 
-  /** Locks the state, binds the socket, recovers, and starts answering. */
-  public void start() throws DaemonStartException {
-    try {
-      createPrivateDir(config.root());
-      createPrivateDir(config.runRoot());
-      lock = StateLock.acquire(config.root());
-      var rpc = new Rpc(() -> ready);
-      var info =
-          new RuntimeInfoService(
-              BuildInfo.version(),
-              List.copyOf(new TreeSet<>(config.runtimeHandlers().keySet())),
-              config.cgroupDriver() == DaemonConfig.CgroupDriver.SYSTEMD,
-              new CniNetworkReadiness(
-                  new CniClient(CniClientConfig.defaults().withBinDirs(config.cniBinDirs())), config.cniConfDir()),
-              this::verboseInfo);
-      var fsUsage =
-          new ImageFsUsage(
-              config.root().resolve("snapshots"), config.root().resolve("containers"), InstantSource.system());
-      var sys = new LinuxSyscalls();
-      try {
-        // Shims double-fork and detach: we adopt them, so their exits are ours to reap rather
-        // than init's (which, on some machines, never reaps them).
-        sys.setChildSubreaper();
-      } catch (IOException e) {
-        log.atWarn().log("cannot become a child subreaper: {}", e.getMessage());
-      }
-      var snapshots = new SnapshotStore(config.root().resolve("snapshots"));
-      var images = images(config, snapshots, this::snapshotsInUse);
-      Path nativeDir = Path.of(System.getProperty("stevedore.native.dir", "shim/target/native"));
-      var runtimes = new Runtimes(config);
-      var launcher = new ShimLauncher(nativeDir.resolve("stevedore-shim"), Duration.ofSeconds(60));
-      Path exitDir = config.runRoot().resolve("exits");
-      var cni = new CniClient(CniClientConfig.defaults().withBinDirs(config.cniBinDirs()));
-      sandboxes = new SandboxService(config.root().resolve("sandboxes"), config.runRoot().resolve("sandboxes"),
-          new Pinns(nativeDir.resolve("stevedore-pinns"), config.runRoot().resolve("ns")), cni, config.cniConfDir(),
-          nativeDir.resolve("stevedore-pause"), runtimes, sys, Path.of("/sys/fs/cgroup"));
-      containers = new ContainerService(config.root().resolve("containers"), config.runRoot().resolve("containers"),
-          exitDir, sandboxes, images, snapshots, runtimes, launcher,
-          new ContainerSpecGenerator(ContainerSpecGenerator.Options.forThisHost()),
-          new ExecOutput(config.limits().execSyncOutput(), 4L * config.limits().execSyncOutput()), sys);
-      sandboxes.setContainers(containers);
-      var stats = new StatsService(sandboxes, containers, new CgroupStats(Path.of("/sys/fs/cgroup")));
-      streaming = StreamingServer.start(config.stream(), new ContainerStreams(containers, sandboxes));
-      health = new HealthStatusManager();
-      health.setStatus("", ServingStatus.NOT_SERVING);
-      List<BindableService> services =
-          List.of(new RuntimeGrpcService(rpc, info, sandboxes, containers, stats, streaming),
-              new ImageGrpcService(rpc, images, fsUsage), health.getHealthService());
-      server = UdsGrpcServer.start(config.socket(), services);
-    } catch (IOException e) {
-      closeQuietly();
-      throw new DaemonStartException("cannot start: " + e.getMessage(), e);
-    } catch (DaemonStartException | RuntimeException e) {
-      closeQuietly();
-      throw e;
+    /** Locks the state, binds the socket, recovers, and starts answering. */
+    public void start() throws DaemonStartException {
+        try {
+            createPrivateDir(config.root());
+            createPrivateDir(config.runRoot());
+            lock = StateLock.acquire(config.root());
+            var rpc = new Rpc(() -> ready);
+            var info = new RuntimeInfoService(
+                    BuildInfo.version(),
+                    List.copyOf(new TreeSet<>(config.runtimeHandlers().keySet())),
+                    config.cgroupDriver() == DaemonConfig.CgroupDriver.SYSTEMD,
+                    new CniNetworkReadiness(
+                            new CniClient(CniClientConfig.defaults().withBinDirs(config.cniBinDirs())),
+                            config.cniConfDir()),
+                    this::verboseInfo);
+            var fsUsage = new ImageFsUsage(
+                    config.root().resolve("snapshots"), config.root().resolve("containers"), InstantSource.system());
+            var sys = new LinuxSyscalls();
+            try {
+                // Shims double-fork and detach: we adopt them, so their exits are ours to reap rather
+                // than init's (which, on some machines, never reaps them).
+                sys.setChildSubreaper();
+            } catch (IOException e) {
+                log.atWarn().log("cannot become a child subreaper: {}", e.getMessage());
+            }
+            var snapshots = new SnapshotStore(config.root().resolve("snapshots"));
+            var images = images(config, snapshots, this::snapshotsInUse);
+            Path nativeDir = Path.of(System.getProperty("stevedore.native.dir", "shim/target/native"));
+            var runtimes = new Runtimes(config);
+            var launcher = new ShimLauncher(nativeDir.resolve("stevedore-shim"), Duration.ofSeconds(60));
+            Path exitDir = config.runRoot().resolve("exits");
+            var cni = new CniClient(CniClientConfig.defaults().withBinDirs(config.cniBinDirs()));
+            sandboxes = new SandboxService(
+                    config.root().resolve("sandboxes"),
+                    config.runRoot().resolve("sandboxes"),
+                    new Pinns(
+                            nativeDir.resolve("stevedore-pinns"),
+                            config.runRoot().resolve("ns")),
+                    cni,
+                    config.cniConfDir(),
+                    nativeDir.resolve("stevedore-pause"),
+                    runtimes,
+                    sys,
+                    Path.of("/sys/fs/cgroup"));
+            containers = new ContainerService(
+                    config.root().resolve("containers"),
+                    config.runRoot().resolve("containers"),
+                    exitDir,
+                    sandboxes,
+                    images,
+                    snapshots,
+                    runtimes,
+                    launcher,
+                    new ContainerSpecGenerator(ContainerSpecGenerator.Options.forThisHost()),
+                    new ExecOutput(
+                            config.limits().execSyncOutput(),
+                            4L * config.limits().execSyncOutput()),
+                    sys);
+            sandboxes.setContainers(containers);
+            var stats = new StatsService(sandboxes, containers, new CgroupStats(Path.of("/sys/fs/cgroup")));
+            streaming = StreamingServer.start(config.stream(), new ContainerStreams(containers, sandboxes));
+            health = new HealthStatusManager();
+            health.setStatus("", ServingStatus.NOT_SERVING);
+            List<BindableService> services = List.of(
+                    new RuntimeGrpcService(rpc, info, sandboxes, containers, stats, streaming),
+                    new ImageGrpcService(rpc, images, fsUsage),
+                    health.getHealthService());
+            server = UdsGrpcServer.start(config.socket(), services);
+        } catch (IOException e) {
+            closeQuietly();
+            throw new DaemonStartException("cannot start: " + e.getMessage(), e);
+        } catch (DaemonStartException | RuntimeException e) {
+            closeQuietly();
+            throw e;
+        }
+        try {
+            recover();
+        } catch (IOException | RuntimeException e) {
+            closeQuietly();
+            throw new DaemonStartException("recovery failed: " + e.getMessage(), e);
+        }
+        ready = true;
+        heapReturn = HeapReturn.start(Duration.ofSeconds(5), 64L << 20);
+        health.setStatus("", ServingStatus.SERVING);
+        log.atInfo()
+                .addKeyValue("socket", config.socket())
+                .addKeyValue("root", config.root())
+                .addKeyValue("version", BuildInfo.version())
+                .log("stevedore is serving");
     }
-    try {
-      recover();
-    } catch (IOException | RuntimeException e) {
-      closeQuietly();
-      throw new DaemonStartException("recovery failed: " + e.getMessage(), e);
-    }
-    ready = true;
-    heapReturn = HeapReturn.start(Duration.ofSeconds(5), 64L << 20);
-    health.setStatus("", ServingStatus.SERVING);
-    log.atInfo()
-        .addKeyValue("socket", config.socket())
-        .addKeyValue("root", config.root())
-        .addKeyValue("version", BuildInfo.version())
-        .log("stevedore is serving");
-  }
 
-  /** The image service and its stores, per StateLayout under the state root. */
-  /** Snapshots that containers' root file systems are made of: image GC must keep them. */
-  private Set<String> snapshotsInUse() {
-    var used = new java.util.HashSet<String>();
-    if (containers != null) {
-      containers.records().forEach(r -> used.addAll(r.layers()));
+    /** The image service and its stores, per StateLayout under the state root. */
+    /** Snapshots that containers' root file systems are made of: image GC must keep them. */
+    private Set<String> snapshotsInUse() {
+        var used = new java.util.HashSet<String>();
+        if (containers != null) {
+            containers.records().forEach(r -> used.addAll(r.layers()));
+        }
+        return used;
     }
-    return used;
-  }
 
-  private static ImageService images(DaemonConfig config, SnapshotStore snapshots,
-      java.util.function.Supplier<Set<String>> inUse) throws IOException, DaemonStartException {
-    RegistryHosts hosts;
-    try {
-      hosts = RegistryHosts.load(config.images().registryConfigDir());
-    } catch (RegistryConfigException e) {
-      throw new DaemonStartException("registry configuration: " + e.getMessage(), e);
+    private static ImageService images(
+            DaemonConfig config, SnapshotStore snapshots, java.util.function.Supplier<Set<String>> inUse)
+            throws IOException, DaemonStartException {
+        RegistryHosts hosts;
+        try {
+            hosts = RegistryHosts.load(config.images().registryConfigDir());
+        } catch (RegistryConfigException e) {
+            throw new DaemonStartException("registry configuration: " + e.getMessage(), e);
+        }
+        var content = new ContentStore(config.root().resolve("content"));
+        var registry = new RegistryClient(hosts, config.images().noProgressTimeout());
+        var puller = new ImagePuller(
+                registry,
+                content,
+                snapshots,
+                new LayerUnpacker(new LinuxSyscalls()),
+                Platform.linuxAmd64(),
+                config.images().maxConcurrentDownloads());
+        return new ImageService(new ImageStore(config.root().resolve("images")), content, snapshots, puller, inUse);
     }
-    var content = new ContentStore(config.root().resolve("content"));
-    var registry = new RegistryClient(hosts, config.images().noProgressTimeout());
-    var puller = new ImagePuller(registry, content, snapshots, new LayerUnpacker(new LinuxSyscalls()),
-        Platform.linuxAmd64(), config.images().maxConcurrentDownloads());
-    return new ImageService(new ImageStore(config.root().resolve("images")), content, snapshots, puller, inUse);
-  }
 
-  /**
-   * Reconciles the state store with what survived on the machine: pods first (their namespaces),
-   * then containers (exits recorded by shims while we were down, vanished shims, stray bundles).
-   */
-  private void recover() throws IOException {
-    sandboxes.recover();
-    containers.recover();
-  }
+    /**
+     * Reconciles the state store with what survived on the machine: pods first (their namespaces),
+     * then containers (exits recorded by shims while we were down, vanished shims, stray bundles).
+     */
+    private void recover() throws IOException {
+        sandboxes.recover();
+        containers.recover();
+    }
 
-  public boolean isReady() {
-    return ready;
-  }
+    public boolean isReady() {
+        return ready;
+    }
 
-  /**
-   * Stops accepting calls, lets in-flight ones finish within the configured timeout, removes the
-   * socket and releases the lock. Running containers are never touched: they belong to their shims.
-   */
-  @Override
-  public void close() throws InterruptedException {
-    ready = false;
-    if (health != null) {
-      health.enterTerminalState();
+    /**
+     * Stops accepting calls, lets in-flight ones finish within the configured timeout, removes the
+     * socket and releases the lock. Running containers are never touched: they belong to their shims.
+     */
+    @Override
+    public void close() throws InterruptedException {
+        ready = false;
+        if (health != null) {
+            health.enterTerminalState();
+        }
+        if (server != null) {
+            server.shutdown(config.shutdownTimeout());
+            server = null;
+        }
+        closeQuietly();
+        if (containers != null) {
+            try {
+                containers.close();
+            } catch (IOException e) {
+                log.atWarn().log("closing the exit watcher failed: {}", e.getMessage());
+            }
+        }
+        log.info("stevedore stopped");
     }
-    if (server != null) {
-      server.shutdown(config.shutdownTimeout());
-      server = null;
-    }
-    closeQuietly();
-    if (containers != null) {
-      try {
-        containers.close();
-      } catch (IOException e) {
-        log.atWarn().log("closing the exit watcher failed: {}", e.getMessage());
-      }
-    }
-    log.info("stevedore stopped");
-  }
 
-  private void closeQuietly() {
-    if (heapReturn != null) {
-      heapReturn.close();
-      heapReturn = null;
+    private void closeQuietly() {
+        if (heapReturn != null) {
+            heapReturn.close();
+            heapReturn = null;
+        }
+        if (streaming != null) {
+            // after a failed start too: nothing may keep listening
+            streaming.close();
+            streaming = null;
+        }
+        if (lock != null) {
+            try {
+                lock.close();
+            } catch (IOException e) {
+                log.atWarn().setCause(e).log("releasing the state lock failed");
+            }
+            lock = null;
+        }
     }
-    if (streaming != null) {
-      // after a failed start too: nothing may keep listening
-      streaming.close();
-      streaming = null;
-    }
-    if (lock != null) {
-      try {
-        lock.close();
-      } catch (IOException e) {
-        log.atWarn().setCause(e).log("releasing the state lock failed");
-      }
-      lock = null;
-    }
-  }
 
-  private Map<String, String> verboseInfo() {
-    Map<String, Object> cfg = new LinkedHashMap<>();
-    cfg.put("socket", config.socket().toString());
-    cfg.put("root", config.root().toString());
-    cfg.put("runRoot", config.runRoot().toString());
-    cfg.put("cgroupDriver", config.cgroupDriver().name().toLowerCase());
-    cfg.put("defaultRuntimeHandler", config.defaultRuntimeHandler());
-    Map<String, Object> handlers = new LinkedHashMap<>();
-    config
-        .runtimeHandlers()
-        .forEach((name, h) -> handlers.put(name, Map.of("path", h.path(), "root", h.root().map(Path::toString).orElse(""))));
-    cfg.put("runtimeHandlers", handlers);
-    cfg.put("cniConfDir", config.cniConfDir().toString());
-    cfg.put("cniBinDirs", config.cniBinDirs().stream().map(Path::toString).toList());
-    try {
-      return Map.of(
-          "config", JSON.writeValueAsString(cfg),
-          "version", JSON.writeValueAsString(Map.of("stevedore", BuildInfo.version(), "java", Runtime.version().toString())));
-    } catch (JsonProcessingException e) {
-      throw new UncheckedIOException(e);
+    private Map<String, String> verboseInfo() {
+        Map<String, Object> cfg = new LinkedHashMap<>();
+        cfg.put("socket", config.socket().toString());
+        cfg.put("root", config.root().toString());
+        cfg.put("runRoot", config.runRoot().toString());
+        cfg.put("cgroupDriver", config.cgroupDriver().name().toLowerCase());
+        cfg.put("defaultRuntimeHandler", config.defaultRuntimeHandler());
+        Map<String, Object> handlers = new LinkedHashMap<>();
+        config.runtimeHandlers()
+                .forEach((name, h) -> handlers.put(
+                        name,
+                        Map.of(
+                                "path",
+                                h.path(),
+                                "root",
+                                h.root().map(Path::toString).orElse(""))));
+        cfg.put("runtimeHandlers", handlers);
+        cfg.put("cniConfDir", config.cniConfDir().toString());
+        cfg.put("cniBinDirs", config.cniBinDirs().stream().map(Path::toString).toList());
+        try {
+            return Map.of(
+                    "config", JSON.writeValueAsString(cfg),
+                    "version",
+                            JSON.writeValueAsString(Map.of(
+                                    "stevedore",
+                                    BuildInfo.version(),
+                                    "java",
+                                    Runtime.version().toString())));
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
     }
-  }
 
-  private static void createPrivateDir(Path dir) throws IOException {
-    if (!Files.isDirectory(dir)) {
-      Files.createDirectories(dir);
-      Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx--x--x"));
+    private static void createPrivateDir(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            Files.createDirectories(dir);
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx--x--x"));
+        }
     }
-  }
 }

@@ -30,157 +30,159 @@ import java.util.Optional;
  * @param limits bounds on what one request may make the daemon hold
  */
 public record DaemonConfig(
-    Path socket,
-    Path root,
-    Path runRoot,
-    LogLevel logLevel,
-    Optional<Path> logFile,
-    Duration shutdownTimeout,
-    CgroupDriver cgroupDriver,
-    String defaultRuntimeHandler,
-    Map<String, RuntimeHandler> runtimeHandlers,
-    Path cniConfDir,
-    List<Path> cniBinDirs,
-    Images images,
-    Stream stream,
-    Limits limits) {
+        Path socket,
+        Path root,
+        Path runRoot,
+        LogLevel logLevel,
+        Optional<Path> logFile,
+        Duration shutdownTimeout,
+        CgroupDriver cgroupDriver,
+        String defaultRuntimeHandler,
+        Map<String, RuntimeHandler> runtimeHandlers,
+        Path cniConfDir,
+        List<Path> cniBinDirs,
+        Images images,
+        Stream stream,
+        Limits limits) {
 
-  public static final Path DEFAULT_CONFIG_FILE = Path.of("/etc/stevedore/stevedore.toml");
+    public static final Path DEFAULT_CONFIG_FILE = Path.of("/etc/stevedore/stevedore.toml");
 
-  public DaemonConfig {
-    Objects.requireNonNull(socket, "socket");
-    Objects.requireNonNull(root, "root");
-    Objects.requireNonNull(runRoot, "runRoot");
-    Objects.requireNonNull(logLevel, "logLevel");
-    Objects.requireNonNull(logFile, "logFile");
-    Objects.requireNonNull(shutdownTimeout, "shutdownTimeout");
-    Objects.requireNonNull(cgroupDriver, "cgroupDriver");
-    runtimeHandlers = Map.copyOf(runtimeHandlers);
-    cniBinDirs = List.copyOf(cniBinDirs);
-    Objects.requireNonNull(images, "images");
-    Objects.requireNonNull(stream, "stream");
-    Objects.requireNonNull(limits, "limits");
-    if (!runtimeHandlers.containsKey(defaultRuntimeHandler)) {
-      throw new IllegalArgumentException(
-          "default runtime handler \"" + defaultRuntimeHandler + "\" is not configured");
-    }
-  }
-
-  /** The configuration used when there is no file and no flag. */
-  public static DaemonConfig defaults() {
-    return new DaemonConfig(
-        Path.of("/run/stevedore/stevedore.sock"),
-        Path.of("/var/lib/stevedore"),
-        Path.of("/run/stevedore"),
-        LogLevel.INFO,
-        Optional.empty(),
-        Duration.ofSeconds(10),
-        CgroupDriver.CGROUPFS,
-        "runc",
-        Map.of("runc", new RuntimeHandler("runc", Optional.empty())),
-        Path.of("/etc/cni/net.d"),
-        List.of(Path.of("/opt/cni/bin"), Path.of("/usr/lib/cni")),
-        new Images(Path.of("/etc/stevedore/certs.d"), 3, Duration.ofMinutes(5)),
-        new Stream("127.0.0.1", 0, Duration.ofHours(4), Optional.empty(), Optional.empty()),
-        new Limits(Limits.DEFAULT_EXEC_SYNC_OUTPUT));
-  }
-
-  /** The daemon's log threshold; names as in the file and on the command line. */
-  public enum LogLevel {
-    TRACE,
-    DEBUG,
-    INFO,
-    WARN,
-    ERROR
-  }
-
-  /** How container cgroups are managed; only cgroupfs is implemented so far. */
-  public enum CgroupDriver {
-    CGROUPFS,
-    SYSTEMD
-  }
-
-  /**
-   * One OCI runtime, selected by CRI runtime handler name.
-   *
-   * @param path the runtime binary: an absolute path, or a name looked up on PATH
-   * @param root the runtime's own state directory ({@code --root}); empty for {@code
-   *     <run_root>/runtime/<handler>}
-   */
-  public record RuntimeHandler(String path, Optional<Path> root) {
-    public RuntimeHandler {
-      Objects.requireNonNull(path, "path");
-      Objects.requireNonNull(root, "root");
-    }
-  }
-
-  /**
-   * Image pulls.
-   *
-   * @param registryConfigDir per-registry hosts configuration, containerd's {@code certs.d} layout
-   *     ({@code <dir>/<host>/hosts.toml}): mirrors, server override, TLS
-   * @param maxConcurrentDownloads layers of one pull downloaded and unpacked at once
-   * @param noProgressTimeout a blob download that receives nothing for this long fails
-   */
-  public record Images(Path registryConfigDir, int maxConcurrentDownloads, Duration noProgressTimeout) {
-    public Images {
-      Objects.requireNonNull(registryConfigDir, "registryConfigDir");
-      Objects.requireNonNull(noProgressTimeout, "noProgressTimeout");
-      if (maxConcurrentDownloads < 1) {
-        throw new IllegalArgumentException("maxConcurrentDownloads must be at least 1");
-      }
-    }
-  }
-
-  /**
-   * The streaming server (HTTP with SPDY/3.1 and WebSocket upgrades) whose URLs Exec, Attach and
-   * PortForward return; kubelet proxies clients to it.
-   *
-   * @param address the address it listens on (an IP literal or a host name)
-   * @param port its port; 0 for an ephemeral one
-   * @param idleTimeout a session with no traffic either way for this long is closed (containerd: 4h)
-   * @param tlsCert PEM certificate chain; with {@code tlsKey} the server speaks HTTPS only
-   * @param tlsKey PEM private key (PKCS#8) of {@code tlsCert}
-   */
-  public record Stream(String address, int port, Duration idleTimeout, Optional<Path> tlsCert, Optional<Path> tlsKey) {
-    public Stream {
-      Objects.requireNonNull(address, "address");
-      Objects.requireNonNull(idleTimeout, "idleTimeout");
-      Objects.requireNonNull(tlsCert, "tlsCert");
-      Objects.requireNonNull(tlsKey, "tlsKey");
-      if (port < 0 || port > 65535) {
-        throw new IllegalArgumentException("stream port must be 0-65535");
-      }
-      if (tlsCert.isPresent() != tlsKey.isPresent()) {
-        throw new IllegalArgumentException("stream tls_cert and tls_key go together");
-      }
-      if (idleTimeout.isZero() || idleTimeout.isNegative()) {
-        throw new IllegalArgumentException("stream idle_timeout must be positive");
-      }
+    public DaemonConfig {
+        Objects.requireNonNull(socket, "socket");
+        Objects.requireNonNull(root, "root");
+        Objects.requireNonNull(runRoot, "runRoot");
+        Objects.requireNonNull(logLevel, "logLevel");
+        Objects.requireNonNull(logFile, "logFile");
+        Objects.requireNonNull(shutdownTimeout, "shutdownTimeout");
+        Objects.requireNonNull(cgroupDriver, "cgroupDriver");
+        runtimeHandlers = Map.copyOf(runtimeHandlers);
+        cniBinDirs = List.copyOf(cniBinDirs);
+        Objects.requireNonNull(images, "images");
+        Objects.requireNonNull(stream, "stream");
+        Objects.requireNonNull(limits, "limits");
+        if (!runtimeHandlers.containsKey(defaultRuntimeHandler)) {
+            throw new IllegalArgumentException(
+                    "default runtime handler \"" + defaultRuntimeHandler + "\" is not configured");
+        }
     }
 
-    public boolean tls() {
-      return tlsCert.isPresent();
+    /** The configuration used when there is no file and no flag. */
+    public static DaemonConfig defaults() {
+        return new DaemonConfig(
+                Path.of("/run/stevedore/stevedore.sock"),
+                Path.of("/var/lib/stevedore"),
+                Path.of("/run/stevedore"),
+                LogLevel.INFO,
+                Optional.empty(),
+                Duration.ofSeconds(10),
+                CgroupDriver.CGROUPFS,
+                "runc",
+                Map.of("runc", new RuntimeHandler("runc", Optional.empty())),
+                Path.of("/etc/cni/net.d"),
+                List.of(Path.of("/opt/cni/bin"), Path.of("/usr/lib/cni")),
+                new Images(Path.of("/etc/stevedore/certs.d"), 3, Duration.ofMinutes(5)),
+                new Stream("127.0.0.1", 0, Duration.ofHours(4), Optional.empty(), Optional.empty()),
+                new Limits(Limits.DEFAULT_EXEC_SYNC_OUTPUT));
     }
-  }
 
-  /**
-   * Bounds on what one request may make the daemon hold.
-   *
-   * @param execSyncOutput bytes of ExecSync stdout and stderr together kept per call; the rest is
-   *     dropped and the answer says so. All calls in flight keep at most four times this.
-   */
-  public record Limits(int execSyncOutput) {
-    /** 16 MiB less 64 KiB: the answer must fit the kubelet's 16 MiB message limit. */
-    public static final int DEFAULT_EXEC_SYNC_OUTPUT = (16 << 20) - (64 << 10);
-
-    public static final int MIN_EXEC_SYNC_OUTPUT = 4096;
-    public static final int MAX_EXEC_SYNC_OUTPUT = DEFAULT_EXEC_SYNC_OUTPUT;
-
-    public Limits {
-      if (execSyncOutput < MIN_EXEC_SYNC_OUTPUT || execSyncOutput > MAX_EXEC_SYNC_OUTPUT) {
-        throw new IllegalArgumentException("exec_sync_output must be " + MIN_EXEC_SYNC_OUTPUT + "-" + MAX_EXEC_SYNC_OUTPUT);
-      }
+    /** The daemon's log threshold; names as in the file and on the command line. */
+    public enum LogLevel {
+        TRACE,
+        DEBUG,
+        INFO,
+        WARN,
+        ERROR
     }
-  }
+
+    /** How container cgroups are managed; only cgroupfs is implemented so far. */
+    public enum CgroupDriver {
+        CGROUPFS,
+        SYSTEMD
+    }
+
+    /**
+     * One OCI runtime, selected by CRI runtime handler name.
+     *
+     * @param path the runtime binary: an absolute path, or a name looked up on PATH
+     * @param root the runtime's own state directory ({@code --root}); empty for {@code
+     *     <run_root>/runtime/<handler>}
+     */
+    public record RuntimeHandler(String path, Optional<Path> root) {
+        public RuntimeHandler {
+            Objects.requireNonNull(path, "path");
+            Objects.requireNonNull(root, "root");
+        }
+    }
+
+    /**
+     * Image pulls.
+     *
+     * @param registryConfigDir per-registry hosts configuration, containerd's {@code certs.d} layout
+     *     ({@code <dir>/<host>/hosts.toml}): mirrors, server override, TLS
+     * @param maxConcurrentDownloads layers of one pull downloaded and unpacked at once
+     * @param noProgressTimeout a blob download that receives nothing for this long fails
+     */
+    public record Images(Path registryConfigDir, int maxConcurrentDownloads, Duration noProgressTimeout) {
+        public Images {
+            Objects.requireNonNull(registryConfigDir, "registryConfigDir");
+            Objects.requireNonNull(noProgressTimeout, "noProgressTimeout");
+            if (maxConcurrentDownloads < 1) {
+                throw new IllegalArgumentException("maxConcurrentDownloads must be at least 1");
+            }
+        }
+    }
+
+    /**
+     * The streaming server (HTTP with SPDY/3.1 and WebSocket upgrades) whose URLs Exec, Attach and
+     * PortForward return; kubelet proxies clients to it.
+     *
+     * @param address the address it listens on (an IP literal or a host name)
+     * @param port its port; 0 for an ephemeral one
+     * @param idleTimeout a session with no traffic either way for this long is closed (containerd: 4h)
+     * @param tlsCert PEM certificate chain; with {@code tlsKey} the server speaks HTTPS only
+     * @param tlsKey PEM private key (PKCS#8) of {@code tlsCert}
+     */
+    public record Stream(
+            String address, int port, Duration idleTimeout, Optional<Path> tlsCert, Optional<Path> tlsKey) {
+        public Stream {
+            Objects.requireNonNull(address, "address");
+            Objects.requireNonNull(idleTimeout, "idleTimeout");
+            Objects.requireNonNull(tlsCert, "tlsCert");
+            Objects.requireNonNull(tlsKey, "tlsKey");
+            if (port < 0 || port > 65535) {
+                throw new IllegalArgumentException("stream port must be 0-65535");
+            }
+            if (tlsCert.isPresent() != tlsKey.isPresent()) {
+                throw new IllegalArgumentException("stream tls_cert and tls_key go together");
+            }
+            if (idleTimeout.isZero() || idleTimeout.isNegative()) {
+                throw new IllegalArgumentException("stream idle_timeout must be positive");
+            }
+        }
+
+        public boolean tls() {
+            return tlsCert.isPresent();
+        }
+    }
+
+    /**
+     * Bounds on what one request may make the daemon hold.
+     *
+     * @param execSyncOutput bytes of ExecSync stdout and stderr together kept per call; the rest is
+     *     dropped and the answer says so. All calls in flight keep at most four times this.
+     */
+    public record Limits(int execSyncOutput) {
+        /** 16 MiB less 64 KiB: the answer must fit the kubelet's 16 MiB message limit. */
+        public static final int DEFAULT_EXEC_SYNC_OUTPUT = (16 << 20) - (64 << 10);
+
+        public static final int MIN_EXEC_SYNC_OUTPUT = 4096;
+        public static final int MAX_EXEC_SYNC_OUTPUT = DEFAULT_EXEC_SYNC_OUTPUT;
+
+        public Limits {
+            if (execSyncOutput < MIN_EXEC_SYNC_OUTPUT || execSyncOutput > MAX_EXEC_SYNC_OUTPUT) {
+                throw new IllegalArgumentException(
+                        "exec_sync_output must be " + MIN_EXEC_SYNC_OUTPUT + "-" + MAX_EXEC_SYNC_OUTPUT);
+            }
+        }
+    }
 }

@@ -23,51 +23,53 @@ import org.slf4j.LoggerFactory;
  * -XX:TrimNativeHeapInterval}.
  */
 final class HeapReturn implements AutoCloseable {
-  private static final Logger log = LoggerFactory.getLogger(HeapReturn.class);
+    private static final Logger log = LoggerFactory.getLogger(HeapReturn.class);
 
-  private final MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
-  private final long floor;
-  private long committedAfterLast;
-  private final Thread thread;
+    private final MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
+    private final long floor;
+    private long committedAfterLast;
+    private final Thread thread;
 
-  private HeapReturn(Duration period, long floor) {
-    this.floor = floor;
-    this.thread = Thread.ofPlatform().daemon().name("heap-return").unstarted(() -> run(period));
-  }
-
-  /** Starts the check; {@link #close} stops it. */
-  static HeapReturn start(Duration period, long floorBytes) {
-    var h = new HeapReturn(period, floorBytes);
-    h.thread.start();
-    return h;
-  }
-
-  private void run(Duration period) {
-    try {
-      while (true) {
-        Thread.sleep(period);
-        checkOnce();
-      }
-    } catch (InterruptedException e) {
-      // closed
+    private HeapReturn(Duration period, long floor) {
+        this.floor = floor;
+        this.thread = Thread.ofPlatform().daemon().name("heap-return").unstarted(() -> run(period));
     }
-  }
 
-  /** One check; true if it collected. */
-  boolean checkOnce() {
-    long committed = memory.getHeapMemoryUsage().getCommitted();
-    if (committed <= Math.max(floor, committedAfterLast + committedAfterLast / 2)) {
-      return false;
+    /** Starts the check; {@link #close} stops it. */
+    static HeapReturn start(Duration period, long floorBytes) {
+        var h = new HeapReturn(period, floorBytes);
+        h.thread.start();
+        return h;
     }
-    System.gc();
-    committedAfterLast = memory.getHeapMemoryUsage().getCommitted();
-    log.atDebug().addKeyValue("committedBefore", committed).addKeyValue("committedAfter", committedAfterLast)
-        .log("returned unused heap after a burst");
-    return true;
-  }
 
-  @Override
-  public void close() {
-    thread.interrupt();
-  }
+    private void run(Duration period) {
+        try {
+            while (true) {
+                Thread.sleep(period);
+                checkOnce();
+            }
+        } catch (InterruptedException e) {
+            // closed
+        }
+    }
+
+    /** One check; true if it collected. */
+    boolean checkOnce() {
+        long committed = memory.getHeapMemoryUsage().getCommitted();
+        if (committed <= Math.max(floor, committedAfterLast + committedAfterLast / 2)) {
+            return false;
+        }
+        System.gc();
+        committedAfterLast = memory.getHeapMemoryUsage().getCommitted();
+        log.atDebug()
+                .addKeyValue("committedBefore", committed)
+                .addKeyValue("committedAfter", committedAfterLast)
+                .log("returned unused heap after a burst");
+        return true;
+    }
+
+    @Override
+    public void close() {
+        thread.interrupt();
+    }
 }

@@ -17,57 +17,57 @@ import java.nio.file.StandardOpenOption;
  * kernel when the process dies, whatever way it dies. The file also names the holder's pid.
  */
 final class StateLock implements AutoCloseable {
-  static final String FILE = "stevedore.lock";
+    static final String FILE = "stevedore.lock";
 
-  private final FileChannel channel;
-  private final FileLock lock;
+    private final FileChannel channel;
+    private final FileLock lock;
 
-  private StateLock(FileChannel channel, FileLock lock) {
-    this.channel = channel;
-    this.lock = lock;
-  }
-
-  /** Takes the lock or explains who holds it. */
-  static StateLock acquire(Path root) throws IOException, DaemonStartException {
-    Path file = root.resolve(FILE);
-    FileChannel ch =
-        FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
-    FileLock lock;
-    try {
-      lock = ch.tryLock();
-    } catch (OverlappingFileLockException e) {
-      lock = null; // this very process holds it (a test running two daemons in one JVM)
-    } catch (IOException | RuntimeException e) {
-      ch.close();
-      throw e;
+    private StateLock(FileChannel channel, FileLock lock) {
+        this.channel = channel;
+        this.lock = lock;
     }
-    if (lock == null) {
-      String holder = holder(file);
-      ch.close();
-      throw new DaemonStartException(
-          "another stevedore daemon" + holder + " is using state root " + root + " (lock " + file + " is held)");
-    }
-    ch.truncate(0);
-    ch.write(ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII)), 0);
-    ch.force(false);
-    return new StateLock(ch, lock);
-  }
 
-  private static String holder(Path file) {
-    try {
-      String pid = Files.readString(file, StandardCharsets.US_ASCII).trim();
-      return pid.isEmpty() ? "" : " (pid " + pid + ")";
-    } catch (IOException e) {
-      return "";
+    /** Takes the lock or explains who holds it. */
+    static StateLock acquire(Path root) throws IOException, DaemonStartException {
+        Path file = root.resolve(FILE);
+        FileChannel ch =
+                FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        FileLock lock;
+        try {
+            lock = ch.tryLock();
+        } catch (OverlappingFileLockException e) {
+            lock = null; // this very process holds it (a test running two daemons in one JVM)
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+        if (lock == null) {
+            String holder = holder(file);
+            ch.close();
+            throw new DaemonStartException("another stevedore daemon" + holder + " is using state root " + root
+                    + " (lock " + file + " is held)");
+        }
+        ch.truncate(0);
+        ch.write(ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII)), 0);
+        ch.force(false);
+        return new StateLock(ch, lock);
     }
-  }
 
-  @Override
-  public void close() throws IOException {
-    try {
-      lock.release();
-    } finally {
-      channel.close();
+    private static String holder(Path file) {
+        try {
+            String pid = Files.readString(file, StandardCharsets.US_ASCII).trim();
+            return pid.isEmpty() ? "" : " (pid " + pid + ")";
+        } catch (IOException e) {
+            return "";
+        }
     }
-  }
+
+    @Override
+    public void close() throws IOException {
+        try {
+            lock.release();
+        } finally {
+            channel.close();
+        }
+    }
 }

@@ -15,43 +15,43 @@ import java.util.Optional;
  * <p>Stateless and thread-safe. Reading is idempotent; {@link #remove} is too.
  */
 public final class ExitFile {
-  private ExitFile() {}
+    private ExitFile() {}
 
-  /** {@code <exitDir>/<containerId>}. */
-  public static Path path(Path exitDir, String containerId) {
-    return exitDir.resolve(containerId);
-  }
-
-  /** {@code <exitDir>/<containerId>.oom}. */
-  public static Path oomMarker(Path exitDir, String containerId) {
-    return exitDir.resolve(containerId + ".oom");
-  }
-
-  /**
-   * The recorded exit, or empty while the container still runs (or its shim died first).
-   *
-   * @throws IOException if the file cannot be read or does not hold an exit code
-   */
-  public static Optional<ExitStatus> read(Path exitDir, String containerId) throws IOException {
-    Path file = path(exitDir, containerId);
-    String text;
-    try {
-      text = Files.readString(file).strip();
-    } catch (NoSuchFileException e) {
-      return Optional.empty();
+    /** {@code <exitDir>/<containerId>}. */
+    public static Path path(Path exitDir, String containerId) {
+        return exitDir.resolve(containerId);
     }
-    int code;
-    try {
-      code = Integer.parseInt(text);
-      return Optional.of(new ExitStatus(code, Files.exists(oomMarker(exitDir, containerId))));
-    } catch (IllegalArgumentException e) {
-      throw new IOException("read exit file " + file + ": not an exit code: \"" + text + "\"", e);
-    }
-  }
 
-  /** Deletes the exit file and the OOM marker, if present. */
-  public static void remove(Path exitDir, String containerId) throws IOException {
-    Files.deleteIfExists(oomMarker(exitDir, containerId));
-    Files.deleteIfExists(path(exitDir, containerId));
-  }
+    /** {@code <exitDir>/<containerId>.oom}. */
+    public static Path oomMarker(Path exitDir, String containerId) {
+        return exitDir.resolve(containerId + ".oom");
+    }
+
+    /**
+     * The recorded exit, or empty while the container still runs (or its shim died first).
+     *
+     * @throws IOException if the file cannot be read or does not hold an exit code
+     */
+    public static Optional<ExitStatus> read(Path exitDir, String containerId) throws IOException {
+        Path file = path(exitDir, containerId);
+        String text;
+        try {
+            text = Files.readString(file).strip();
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
+        int code;
+        try {
+            code = Integer.parseInt(text);
+            return Optional.of(new ExitStatus(code, Files.exists(oomMarker(exitDir, containerId))));
+        } catch (IllegalArgumentException e) {
+            throw new IOException("read exit file " + file + ": not an exit code: \"" + text + "\"", e);
+        }
+    }
+
+    /** Deletes the exit file and the OOM marker, if present. */
+    public static void remove(Path exitDir, String containerId) throws IOException {
+        Files.deleteIfExists(oomMarker(exitDir, containerId));
+        Files.deleteIfExists(path(exitDir, containerId));
+    }
 }

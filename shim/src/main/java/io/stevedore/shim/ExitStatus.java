@@ -7,7 +7,7 @@ package io.stevedore.shim;
  * @param oomKilled whether its memory cgroup recorded an OOM kill while it ran (best effort)
  */
 public record ExitStatus(int code, boolean oomKilled) {
-  public ExitStatus {
-    if (code < 0 || code > 255) throw new IllegalArgumentException("exit code out of range: " + code);
-  }
+    public ExitStatus {
+        if (code < 0 || code > 255) throw new IllegalArgumentException("exit code out of range: " + code);
+    }
 }

@@ -15,18 +15,18 @@ import java.util.Optional;
  */
 public record PinnedNamespaces(Optional<Path> net, Optional<Path> ipc, Optional<Path> uts) {
 
-  public PinnedNamespaces {
-    Objects.requireNonNull(net, "net");
-    Objects.requireNonNull(ipc, "ipc");
-    Objects.requireNonNull(uts, "uts");
-  }
+    public PinnedNamespaces {
+        Objects.requireNonNull(net, "net");
+        Objects.requireNonNull(ipc, "ipc");
+        Objects.requireNonNull(uts, "uts");
+    }
 
-  /** The pin of {@code kind}, if that namespace was created. */
-  public Optional<Path> path(Pinns.Kind kind) {
-    return switch (kind) {
-      case NET -> net;
-      case IPC -> ipc;
-      case UTS -> uts;
-    };
-  }
+    /** The pin of {@code kind}, if that namespace was created. */
+    public Optional<Path> path(Pinns.Kind kind) {
+        return switch (kind) {
+            case NET -> net;
+            case IPC -> ipc;
+            case UTS -> uts;
+        };
+    }
 }

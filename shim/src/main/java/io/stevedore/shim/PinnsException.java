@@ -8,16 +8,16 @@ import java.util.Optional;
  * can forward it unchanged.
  */
 public final class PinnsException extends Exception {
-  private static final long serialVersionUID = 1L;
-  private final String toolMessage;
+    private static final long serialVersionUID = 1L;
+    private final String toolMessage;
 
-  public PinnsException(String message, String toolMessage, Throwable cause) {
-    super(message, cause);
-    this.toolMessage = toolMessage;
-  }
+    public PinnsException(String message, String toolMessage, Throwable cause) {
+        super(message, cause);
+        this.toolMessage = toolMessage;
+    }
 
-  /** What {@code stevedore-pinns} printed on stderr, if it ran and printed anything. */
-  public Optional<String> toolMessage() {
-    return Optional.ofNullable(toolMessage);
-  }
+    /** What {@code stevedore-pinns} printed on stderr, if it ran and printed anything. */
+    public Optional<String> toolMessage() {
+        return Optional.ofNullable(toolMessage);
+    }
 }

@@ -21,57 +21,57 @@ import java.nio.file.Path;
  * }
  */
 public final class ShimControl implements AutoCloseable {
-  private final SocketChannel channel;
-  private final ByteBuffer in = ByteBuffer.allocate(512); // guarded by this
+    private final SocketChannel channel;
+    private final ByteBuffer in = ByteBuffer.allocate(512); // guarded by this
 
-  private ShimControl(SocketChannel channel) {
-    this.channel = channel;
-  }
-
-  /** Connects to the control socket; fails if the shim is gone. */
-  public static ShimControl connect(Path socket) throws IOException {
-    return new ShimControl(UnixSockets.connect(socket, "shim control socket"));
-  }
-
-  /** Makes the shim reopen (create) the container log at its path, e.g. after rotation. */
-  public void reopenLog() throws IOException, ShimException {
-    request("reopen-log");
-  }
-
-  /** Sets the container terminal's size; fails if the container has no terminal. */
-  public void resize(int rows, int cols) throws IOException, ShimException {
-    if (rows < 0 || rows > 0xffff || cols < 0 || cols > 0xffff) {
-      throw new IllegalArgumentException("terminal size out of range: " + rows + "x" + cols);
+    private ShimControl(SocketChannel channel) {
+        this.channel = channel;
     }
-    request("resize " + rows + " " + cols);
-  }
 
-  private synchronized void request(String line) throws IOException, ShimException {
-    ByteBuffer out = ByteBuffer.wrap((line + "\n").getBytes(StandardCharsets.US_ASCII));
-    while (out.hasRemaining()) channel.write(out);
-    String reply = readLine();
-    if (!reply.equals("ok")) {
-      throw new ShimException("shim " + line + ": " + reply.replaceFirst("^error ", ""));
+    /** Connects to the control socket; fails if the shim is gone. */
+    public static ShimControl connect(Path socket) throws IOException {
+        return new ShimControl(UnixSockets.connect(socket, "shim control socket"));
     }
-  }
 
-  private String readLine() throws IOException {
-    for (; ; ) {
-      for (int i = 0; i < in.position(); i++) {
-        if (in.get(i) == '\n') {
-          String s = new String(in.array(), 0, i, StandardCharsets.UTF_8);
-          in.flip().position(i + 1);
-          in.compact();
-          return s;
+    /** Makes the shim reopen (create) the container log at its path, e.g. after rotation. */
+    public void reopenLog() throws IOException, ShimException {
+        request("reopen-log");
+    }
+
+    /** Sets the container terminal's size; fails if the container has no terminal. */
+    public void resize(int rows, int cols) throws IOException, ShimException {
+        if (rows < 0 || rows > 0xffff || cols < 0 || cols > 0xffff) {
+            throw new IllegalArgumentException("terminal size out of range: " + rows + "x" + cols);
         }
-      }
-      if (!in.hasRemaining()) throw new IOException("shim control reply too long");
-      if (channel.read(in) < 0) throw new IOException("shim closed the control socket");
+        request("resize " + rows + " " + cols);
     }
-  }
 
-  @Override
-  public void close() throws IOException {
-    channel.close();
-  }
+    private synchronized void request(String line) throws IOException, ShimException {
+        ByteBuffer out = ByteBuffer.wrap((line + "\n").getBytes(StandardCharsets.US_ASCII));
+        while (out.hasRemaining()) channel.write(out);
+        String reply = readLine();
+        if (!reply.equals("ok")) {
+            throw new ShimException("shim " + line + ": " + reply.replaceFirst("^error ", ""));
+        }
+    }
+
+    private String readLine() throws IOException {
+        for (; ; ) {
+            for (int i = 0; i < in.position(); i++) {
+                if (in.get(i) == '\n') {
+                    String s = new String(in.array(), 0, i, StandardCharsets.UTF_8);
+                    in.flip().position(i + 1);
+                    in.compact();
+                    return s;
+                }
+            }
+            if (!in.hasRemaining()) throw new IOException("shim control reply too long");
+            if (channel.read(in) < 0) throw new IOException("shim closed the control socket");
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        channel.close();
+    }
 }

@@ -8,20 +8,20 @@ import java.util.Optional;
  * came from {@code <runtime> create}, so callers can forward it unchanged (as CRI-O does).
  */
 public final class ShimException extends Exception {
-  private static final long serialVersionUID = 1L;
-  private final String runtimeMessage;
+    private static final long serialVersionUID = 1L;
+    private final String runtimeMessage;
 
-  public ShimException(String message, String runtimeMessage, Throwable cause) {
-    super(message, cause);
-    this.runtimeMessage = runtimeMessage;
-  }
+    public ShimException(String message, String runtimeMessage, Throwable cause) {
+        super(message, cause);
+        this.runtimeMessage = runtimeMessage;
+    }
 
-  public ShimException(String message) {
-    this(message, null, null);
-  }
+    public ShimException(String message) {
+        this(message, null, null);
+    }
 
-  /** The text the shim reported in its {@code {"error":…}} sync message, if any. */
-  public Optional<String> runtimeMessage() {
-    return Optional.ofNullable(runtimeMessage);
-  }
+    /** The text the shim reported in its {@code {"error":…}} sync message, if any. */
+    public Optional<String> runtimeMessage() {
+        return Optional.ofNullable(runtimeMessage);
+    }
 }

@@ -19,48 +19,48 @@ import java.util.Objects;
  * @param stdin whether the container's stdin stays open for attach
  */
 public record ShimSpec(
-    String containerId,
-    Path bundle,
-    Path runtime,
-    Path runtimeRoot,
-    Path logPath,
-    Path exitDir,
-    Path socketDir,
-    Path pidFile,
-    boolean terminal,
-    boolean stdin) {
+        String containerId,
+        Path bundle,
+        Path runtime,
+        Path runtimeRoot,
+        Path logPath,
+        Path exitDir,
+        Path socketDir,
+        Path pidFile,
+        boolean terminal,
+        boolean stdin) {
 
-  public ShimSpec {
-    Objects.requireNonNull(containerId, "containerId");
-    if (containerId.isEmpty() || containerId.contains("/")) {
-      throw new IllegalArgumentException("invalid container id \"" + containerId + "\"");
+    public ShimSpec {
+        Objects.requireNonNull(containerId, "containerId");
+        if (containerId.isEmpty() || containerId.contains("/")) {
+            throw new IllegalArgumentException("invalid container id \"" + containerId + "\"");
+        }
+        for (Path p : new Path[] {bundle, runtime, runtimeRoot, logPath, exitDir, socketDir, pidFile}) {
+            Objects.requireNonNull(p, "path");
+            if (!p.isAbsolute()) throw new IllegalArgumentException("path must be absolute: " + p);
+        }
     }
-    for (Path p : new Path[] {bundle, runtime, runtimeRoot, logPath, exitDir, socketDir, pidFile}) {
-      Objects.requireNonNull(p, "path");
-      if (!p.isAbsolute()) throw new IllegalArgumentException("path must be absolute: " + p);
+
+    /** The control socket ({@code reopen-log}, {@code resize}). */
+    public Path controlSocket() {
+        return socketDir.resolve("ctl.sock");
     }
-  }
 
-  /** The control socket ({@code reopen-log}, {@code resize}). */
-  public Path controlSocket() {
-    return socketDir.resolve("ctl.sock");
-  }
+    /** The attach socket (framed stdio). */
+    public Path attachSocket() {
+        return socketDir.resolve("attach.sock");
+    }
 
-  /** The attach socket (framed stdio). */
-  public Path attachSocket() {
-    return socketDir.resolve("attach.sock");
-  }
+    /** The file holding the shim's own pid (written before it runs the runtime). */
+    public Path shimPidFile() {
+        return socketDir.resolve("shim.pid");
+    }
 
-  /** The file holding the shim's own pid (written before it runs the runtime). */
-  public Path shimPidFile() {
-    return socketDir.resolve("shim.pid");
-  }
-
-  /**
-   * The shim's own error log, in its own directory under the daemon's run root: never beside
-   * the container log, whose directory belongs to the kubelet (and to its log rotation).
-   */
-  public Path shimLog() {
-    return socketDir.resolve("shim.log");
-  }
+    /**
+     * The shim's own error log, in its own directory under the daemon's run root: never beside
+     * the container log, whose directory belongs to the kubelet (and to its log rotation).
+     */
+    public Path shimLog() {
+        return socketDir.resolve("shim.log");
+    }
 }

@@ -2,11 +2,11 @@ package io.stevedore.shim;
 
 /** The container output stream a CRI log line or an attach frame belongs to. */
 public enum StdStream {
-  STDOUT,
-  STDERR;
+    STDOUT,
+    STDERR;
 
-  /** The name used in CRI log lines: {@code stdout} or {@code stderr}. */
-  public String criName() {
-    return this == STDOUT ? "stdout" : "stderr";
-  }
+    /** The name used in CRI log lines: {@code stdout} or {@code stderr}. */
+    public String criName() {
+        return this == STDOUT ? "stdout" : "stderr";
+    }
 }

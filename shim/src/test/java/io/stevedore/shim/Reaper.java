@@ -17,38 +17,36 @@ import java.nio.file.Path;
  * may not reap (as in some CI sandboxes).
  */
 final class Reaper {
-  private static final int PR_SET_CHILD_SUBREAPER = 36;
-  private static final int WNOHANG = 1;
-  private static final Linker LINKER = Linker.nativeLinker();
-  private static final MethodHandle PRCTL =
-      LINKER.downcallHandle(
-          LINKER.defaultLookup().find("prctl").orElseThrow(),
-          FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG),
-          Linker.Option.firstVariadicArg(1));
-  private static final MethodHandle WAITPID =
-      LINKER.downcallHandle(
-          LINKER.defaultLookup().find("waitpid").orElseThrow(),
-          FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final int PR_SET_CHILD_SUBREAPER = 36;
+    private static final int WNOHANG = 1;
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final MethodHandle PRCTL = LINKER.downcallHandle(
+            LINKER.defaultLookup().find("prctl").orElseThrow(),
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG),
+            Linker.Option.firstVariadicArg(1));
+    private static final MethodHandle WAITPID = LINKER.downcallHandle(
+            LINKER.defaultLookup().find("waitpid").orElseThrow(),
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
 
-  private Reaper() {}
+    private Reaper() {}
 
-  static void becomeSubreaper() {
-    try {
-      int r = (int) PRCTL.invokeExact(PR_SET_CHILD_SUBREAPER, 1L);
-      if (r != 0) throw new IllegalStateException("prctl(PR_SET_CHILD_SUBREAPER) failed");
-    } catch (Throwable t) {
-      throw new IllegalStateException(t);
+    static void becomeSubreaper() {
+        try {
+            int r = (int) PRCTL.invokeExact(PR_SET_CHILD_SUBREAPER, 1L);
+            if (r != 0) throw new IllegalStateException("prctl(PR_SET_CHILD_SUBREAPER) failed");
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
     }
-  }
 
-  /** Reaps pid if it has exited; true once it is gone. */
-  static boolean reaped(int pid) {
-    int r;
-    try {
-      r = (int) WAITPID.invokeExact(pid, MemorySegment.NULL, WNOHANG);
-    } catch (Throwable t) {
-      throw new IllegalStateException(t);
+    /** Reaps pid if it has exited; true once it is gone. */
+    static boolean reaped(int pid) {
+        int r;
+        try {
+            r = (int) WAITPID.invokeExact(pid, MemorySegment.NULL, WNOHANG);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+        return r == pid || (r == -1 && !Files.exists(Path.of("/proc/" + pid)));
     }
-    return r == pid || (r == -1 && !Files.exists(Path.of("/proc/" + pid)));
-  }
 }

@@ -20,30 +20,30 @@ import java.util.concurrent.TimeUnit;
  * daemon allows without configuration, as containerd does for localhost.
  */
 public final class TestRegistry implements AutoCloseable {
-  public static final Path BINARY = Path.of("/usr/bin/docker-registry");
+    public static final Path BINARY = Path.of("/usr/bin/docker-registry");
 
-  private final Path dir;
-  private final Process process;
-  private final int port;
+    private final Path dir;
+    private final Process process;
+    private final int port;
 
-  private TestRegistry(Path dir, Process process, int port) {
-    this.dir = dir;
-    this.process = process;
-    this.port = port;
-  }
-
-  public static boolean available() {
-    return Files.isExecutable(BINARY);
-  }
-
-  public static TestRegistry start() throws IOException {
-    Path dir = Files.createTempDirectory("sd-registry-");
-    int port;
-    try (var s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      port = s.getLocalPort();
+    private TestRegistry(Path dir, Process process, int port) {
+        this.dir = dir;
+        this.process = process;
+        this.port = port;
     }
-    Path config = dir.resolve("config.yml");
-    Files.writeString(config, """
+
+    public static boolean available() {
+        return Files.isExecutable(BINARY);
+    }
+
+    public static TestRegistry start() throws IOException {
+        Path dir = Files.createTempDirectory("sd-registry-");
+        int port;
+        try (var s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        Path config = dir.resolve("config.yml");
+        Files.writeString(config, """
         version: 0.1
         log:
           level: error
@@ -57,44 +57,51 @@ public final class TestRegistry implements AutoCloseable {
         http:
           addr: 127.0.0.1:%d
         """.formatted(dir, port));
-    Process p = new ProcessBuilder(BINARY.toString(), "serve", config.toString())
-        .redirectErrorStream(true)
-        .redirectOutput(dir.resolve("registry.log").toFile())
-        .start();
-    var reg = new TestRegistry(dir, p, port);
-    try {
-      var http = HttpClient.newHttpClient();
-      await("registry on 127.0.0.1:" + port).atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20))
-          .ignoreExceptions().failFast("registry exited", () -> !p.isAlive())
-          .until(() -> http.send(HttpRequest.newBuilder(reg.uri("/v2/")).build(),
-              HttpResponse.BodyHandlers.discarding()).statusCode() == 200);
-    } catch (RuntimeException | Error e) {
-      reg.close();
-      throw e;
+        Process p = new ProcessBuilder(BINARY.toString(), "serve", config.toString())
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("registry.log").toFile())
+                .start();
+        var reg = new TestRegistry(dir, p, port);
+        try {
+            var http = HttpClient.newHttpClient();
+            await("registry on 127.0.0.1:" + port)
+                    .atMost(Duration.ofSeconds(20))
+                    .pollInterval(Duration.ofMillis(20))
+                    .ignoreExceptions()
+                    .failFast("registry exited", () -> !p.isAlive())
+                    .until(() -> http.send(
+                                            HttpRequest.newBuilder(reg.uri("/v2/"))
+                                                    .build(),
+                                            HttpResponse.BodyHandlers.discarding())
+                                    .statusCode()
+                            == 200);
+        } catch (RuntimeException | Error e) {
+            reg.close();
+            throw e;
+        }
+        return reg;
     }
-    return reg;
-  }
 
-  /** {@code 127.0.0.1:<port>}, the registry part of an image reference. */
-  public String host() {
-    return "127.0.0.1:" + port;
-  }
-
-  public URI uri(String path) {
-    return URI.create("http://" + host() + path);
-  }
-
-  @Override
-  public void close() throws IOException {
-    process.destroy();
-    try {
-      if (!process.waitFor(10, TimeUnit.SECONDS)) {
-        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-      }
-    } catch (InterruptedException e) {
-      process.destroyForcibly();
-      Thread.currentThread().interrupt();
+    /** {@code 127.0.0.1:<port>}, the registry part of an image reference. */
+    public String host() {
+        return "127.0.0.1:" + port;
     }
-    LiveDaemon.deleteTree(dir);
-  }
+
+    public URI uri(String path) {
+        return URI.create("http://" + host() + path);
+    }
+
+    @Override
+    public void close() throws IOException {
+        process.destroy();
+        try {
+            if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+            Thread.currentThread().interrupt();
+        }
+        LiveDaemon.deleteTree(dir);
+    }
 }

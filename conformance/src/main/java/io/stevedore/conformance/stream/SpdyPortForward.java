@@ -14,44 +14,44 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@link #overWebSocket}, over SPDY tunnelled in a WebSocket ({@code SPDY/3.1+portforward.k8s.io}).
  */
 public final class SpdyPortForward implements AutoCloseable {
-  public static final String PROTOCOL = "portforward.k8s.io";
-  public static final String TUNNEL_PROTOCOL = "SPDY/3.1+portforward.k8s.io";
+    public static final String PROTOCOL = "portforward.k8s.io";
+    public static final String TUNNEL_PROTOCOL = "SPDY/3.1+portforward.k8s.io";
 
-  private final SpdyClient spdy;
-  private final AtomicInteger requestIds = new AtomicInteger();
+    private final SpdyClient spdy;
+    private final AtomicInteger requestIds = new AtomicInteger();
 
-  private SpdyPortForward(SpdyClient spdy) {
-    this.spdy = spdy;
-  }
+    private SpdyPortForward(SpdyClient spdy) {
+        this.spdy = spdy;
+    }
 
-  /** A session over a plain SPDY upgrade ({@code POST}, offering {@value #PROTOCOL}). */
-  public static SpdyPortForward open(String url) throws IOException {
-    return new SpdyPortForward(SpdyClient.connect(URI.create(url), "POST", List.of(PROTOCOL)));
-  }
+    /** A session over a plain SPDY upgrade ({@code POST}, offering {@value #PROTOCOL}). */
+    public static SpdyPortForward open(String url) throws IOException {
+        return new SpdyPortForward(SpdyClient.connect(URI.create(url), "POST", List.of(PROTOCOL)));
+    }
 
-  /** A session over SPDY inside a WebSocket offering {@value #TUNNEL_PROTOCOL}. */
-  public static SpdyPortForward overWebSocket(String url) throws IOException {
-    return new SpdyPortForward(SpdyClient.connectOverWebSocket(URI.create(url), List.of(TUNNEL_PROTOCOL)));
-  }
+    /** A session over SPDY inside a WebSocket offering {@value #TUNNEL_PROTOCOL}. */
+    public static SpdyPortForward overWebSocket(String url) throws IOException {
+        return new SpdyPortForward(SpdyClient.connectOverWebSocket(URI.create(url), List.of(TUNNEL_PROTOCOL)));
+    }
 
-  public SpdyClient client() {
-    return spdy;
-  }
+    public SpdyClient client() {
+        return spdy;
+    }
 
-  /** One forwarded connection: its error stream (read-only) and its data stream. */
-  public record Connection(SpdyClient.Stream error, SpdyClient.Stream data) {}
+    /** One forwarded connection: its error stream (read-only) and its data stream. */
+    public record Connection(SpdyClient.Stream error, SpdyClient.Stream data) {}
 
-  /** Opens a new connection to {@code port} in the pod: error stream, then data stream. */
-  public Connection connect(int port) throws IOException {
-    String id = Integer.toString(requestIds.getAndIncrement());
-    var error = spdy.open(Map.of("streamtype", "error", "port", Integer.toString(port), "requestid", id));
-    error.halfClose();
-    var data = spdy.open(Map.of("streamtype", "data", "port", Integer.toString(port), "requestid", id));
-    return new Connection(error, data);
-  }
+    /** Opens a new connection to {@code port} in the pod: error stream, then data stream. */
+    public Connection connect(int port) throws IOException {
+        String id = Integer.toString(requestIds.getAndIncrement());
+        var error = spdy.open(Map.of("streamtype", "error", "port", Integer.toString(port), "requestid", id));
+        error.halfClose();
+        var data = spdy.open(Map.of("streamtype", "data", "port", Integer.toString(port), "requestid", id));
+        return new Connection(error, data);
+    }
 
-  @Override
-  public void close() {
-    spdy.close();
-  }
+    @Override
+    public void close() {
+        spdy.close();
+    }
 }

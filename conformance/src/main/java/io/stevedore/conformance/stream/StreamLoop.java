@@ -19,29 +19,29 @@ import java.util.function.Consumer;
  * Clients block the calling (test) thread, never the event loop.
  */
 final class StreamLoop {
-  private static final EventLoopGroup GROUP =
-      new MultiThreadIoEventLoopGroup(2, new DefaultThreadFactory("stream-client", true), NioIoHandler.newFactory());
+    private static final EventLoopGroup GROUP = new MultiThreadIoEventLoopGroup(
+            2, new DefaultThreadFactory("stream-client", true), NioIoHandler.newFactory());
 
-  private StreamLoop() {}
+    private StreamLoop() {}
 
-  /** Connects to the host and port of {@code url} (http or ws); {@code init} sets up the pipeline. */
-  static Channel connect(URI url, Consumer<Channel> init) throws IOException {
-    int port = url.getPort() != -1 ? url.getPort() : 80;
-    var b = new Bootstrap()
-        .group(GROUP)
-        .channel(NioSocketChannel.class)
-        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 10_000)
-        .option(ChannelOption.TCP_NODELAY, true)
-        .handler(new ChannelInitializer<Channel>() {
-          @Override
-          protected void initChannel(Channel ch) {
-            init.accept(ch);
-          }
-        });
-    var f = b.connect(url.getHost(), port).awaitUninterruptibly();
-    if (!f.isSuccess()) {
-      throw new IOException("cannot connect to " + url.getHost() + ":" + port, f.cause());
+    /** Connects to the host and port of {@code url} (http or ws); {@code init} sets up the pipeline. */
+    static Channel connect(URI url, Consumer<Channel> init) throws IOException {
+        int port = url.getPort() != -1 ? url.getPort() : 80;
+        var b = new Bootstrap()
+                .group(GROUP)
+                .channel(NioSocketChannel.class)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 10_000)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        init.accept(ch);
+                    }
+                });
+        var f = b.connect(url.getHost(), port).awaitUninterruptibly();
+        if (!f.isSuccess()) {
+            throw new IOException("cannot connect to " + url.getHost() + ":" + port, f.cause());
+        }
+        return f.channel();
     }
-    return f.channel();
-  }
 }

@@ -15,73 +15,73 @@ import java.util.List;
  * and strip that prefix.
  */
 public final class WsPortForward implements AutoCloseable {
-  public static final String PROTOCOL = "v4.channel.k8s.io";
+    public static final String PROTOCOL = "v4.channel.k8s.io";
 
-  private final WsChannels channels;
-  private final List<Integer> ports;
-  private final List<InputStream> data = new ArrayList<>();
-  private final List<InputStream> errors = new ArrayList<>();
+    private final WsChannels channels;
+    private final List<Integer> ports;
+    private final List<InputStream> data = new ArrayList<>();
+    private final List<InputStream> errors = new ArrayList<>();
 
-  private WsPortForward(WsChannels channels, List<Integer> ports) {
-    this.channels = channels;
-    this.ports = ports;
-    for (int i = 0; i < ports.size(); i++) {
-      data.add(channels.input(2 * i));
-      errors.add(channels.input(2 * i + 1));
+    private WsPortForward(WsChannels channels, List<Integer> ports) {
+        this.channels = channels;
+        this.ports = ports;
+        for (int i = 0; i < ports.size(); i++) {
+            data.add(channels.input(2 * i));
+            errors.add(channels.input(2 * i + 1));
+        }
     }
-  }
 
-  /**
-   * Opens {@code url} (the daemon's, without a query) with {@code ?port=...} for each port,
-   * offering {@code subprotocol} ({@value #PROTOCOL} unless testing another).
-   */
-  public static WsPortForward open(String url, String subprotocol, List<Integer> ports) throws IOException {
-    var q = new StringBuilder(url.contains("?") ? "&" : "?");
-    for (int i = 0; i < ports.size(); i++) {
-      q.append(i == 0 ? "" : "&").append("port=").append(ports.get(i));
+    /**
+     * Opens {@code url} (the daemon's, without a query) with {@code ?port=...} for each port,
+     * offering {@code subprotocol} ({@value #PROTOCOL} unless testing another).
+     */
+    public static WsPortForward open(String url, String subprotocol, List<Integer> ports) throws IOException {
+        var q = new StringBuilder(url.contains("?") ? "&" : "?");
+        for (int i = 0; i < ports.size(); i++) {
+            q.append(i == 0 ? "" : "&").append("port=").append(ports.get(i));
+        }
+        return new WsPortForward(new WsChannels(WsClient.connect(URI.create(url + q), List.of(subprotocol))), ports);
     }
-    return new WsPortForward(new WsChannels(WsClient.connect(URI.create(url + q), List.of(subprotocol))), ports);
-  }
 
-  public WsChannels channels() {
-    return channels;
-  }
-
-  /** The data coming back from the i-th port, after its 2-byte port prefix (checked). */
-  public InputStream data(int i) throws IOException {
-    readPrefix(data.get(i), i, "data");
-    return data.get(i);
-  }
-
-  /** Sends to the i-th port. */
-  public OutputStream dataOut(int i) {
-    return channels.output(2 * i);
-  }
-
-  /** The error channel of the i-th port, after its 2-byte port prefix (checked). */
-  public InputStream error(int i) throws IOException {
-    readPrefix(errors.get(i), i, "error");
-    return errors.get(i);
-  }
-
-  private final java.util.Set<String> prefixed = new java.util.HashSet<>();
-
-  private synchronized void readPrefix(InputStream in, int i, String kind) throws IOException {
-    if (!prefixed.add(kind + i)) {
-      return;
+    public WsChannels channels() {
+        return channels;
     }
-    byte[] p = in.readNBytes(2);
-    if (p.length != 2) {
-      throw new IOException(kind + " channel " + i + " ended before its port prefix");
-    }
-    int port = (p[0] & 0xff) | (p[1] & 0xff) << 8;
-    if (port != ports.get(i)) {
-      throw new IOException(kind + " channel of port " + ports.get(i) + " starts with port " + port);
-    }
-  }
 
-  @Override
-  public void close() {
-    channels.close();
-  }
+    /** The data coming back from the i-th port, after its 2-byte port prefix (checked). */
+    public InputStream data(int i) throws IOException {
+        readPrefix(data.get(i), i, "data");
+        return data.get(i);
+    }
+
+    /** Sends to the i-th port. */
+    public OutputStream dataOut(int i) {
+        return channels.output(2 * i);
+    }
+
+    /** The error channel of the i-th port, after its 2-byte port prefix (checked). */
+    public InputStream error(int i) throws IOException {
+        readPrefix(errors.get(i), i, "error");
+        return errors.get(i);
+    }
+
+    private final java.util.Set<String> prefixed = new java.util.HashSet<>();
+
+    private synchronized void readPrefix(InputStream in, int i, String kind) throws IOException {
+        if (!prefixed.add(kind + i)) {
+            return;
+        }
+        byte[] p = in.readNBytes(2);
+        if (p.length != 2) {
+            throw new IOException(kind + " channel " + i + " ended before its port prefix");
+        }
+        int port = (p[0] & 0xff) | (p[1] & 0xff) << 8;
+        if (port != ports.get(i)) {
+            throw new IOException(kind + " channel of port " + ports.get(i) + " starts with port " + port);
+        }
+    }
+
+    @Override
+    public void close() {
+        channels.close();
+    }
 }

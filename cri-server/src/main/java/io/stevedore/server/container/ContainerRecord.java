@@ -23,63 +23,81 @@ import java.util.Objects;
  * @param status what happened to it since
  */
 public record ContainerRecord(
-    String id,
-    String sandboxId,
-    String name,
-    byte[] config,
-    String imageId,
-    String imageRef,
-    String imageName,
-    List<String> layers,
-    String logPath,
-    String cgroupsPath,
-    long createdAt,
-    Status status) {
-  public ContainerRecord {
-    Objects.requireNonNull(id, "id");
-    Objects.requireNonNull(status, "status");
-    layers = layers == null ? List.of() : List.copyOf(layers);
-  }
-
-  public ContainerRecord withStatus(Status s) {
-    return new ContainerRecord(id, sandboxId, name, config, imageId, imageRef, imageName, layers, logPath,
-        cgroupsPath, createdAt, s);
-  }
-
-  /**
-   * @param state CREATED, RUNNING or EXITED (UNKNOWN when the shim vanished without an exit file)
-   * @param pid the container's init pid while running
-   * @param pidStartTime its start time (see {@link Procs}); 0 when unknown
-   * @param shimPid the shim's pid, with its start time, while running
-   * @param startedAt nanoseconds since the epoch; 0 until started
-   * @param finishedAt nanoseconds since the epoch; 0 until exited
-   * @param exitCode exit code, 128+signal when signalled
-   * @param reason {@code Completed}, {@code Error}, {@code OOMKilled}, {@code StartError}…
-   * @param message human-readable detail (the runtime's error for a failed start)
-   */
-  public record Status(
-      ContainerState state,
-      int pid,
-      long pidStartTime,
-      int shimPid,
-      long shimStartTime,
-      long startedAt,
-      long finishedAt,
-      int exitCode,
-      String reason,
-      String message) {
-    public static Status created() {
-      return new Status(ContainerState.CONTAINER_CREATED, 0, 0, 0, 0, 0, 0, 0, "", "");
+        String id,
+        String sandboxId,
+        String name,
+        byte[] config,
+        String imageId,
+        String imageRef,
+        String imageName,
+        List<String> layers,
+        String logPath,
+        String cgroupsPath,
+        long createdAt,
+        Status status) {
+    public ContainerRecord {
+        Objects.requireNonNull(id, "id");
+        Objects.requireNonNull(status, "status");
+        layers = layers == null ? List.of() : List.copyOf(layers);
     }
 
-    public Status running(int pid, long pidStartTime, int shimPid, long shimStartTime, long startedAt) {
-      return new Status(ContainerState.CONTAINER_RUNNING, pid, pidStartTime, shimPid, shimStartTime, startedAt, 0, 0,
-          "", "");
+    public ContainerRecord withStatus(Status s) {
+        return new ContainerRecord(
+                id, sandboxId, name, config, imageId, imageRef, imageName, layers, logPath, cgroupsPath, createdAt, s);
     }
 
-    public Status exited(long finishedAt, int exitCode, String reason, String message) {
-      return new Status(ContainerState.CONTAINER_EXITED, pid, pidStartTime, shimPid, shimStartTime, startedAt,
-          finishedAt, exitCode, reason, message);
+    /**
+     * @param state CREATED, RUNNING or EXITED (UNKNOWN when the shim vanished without an exit file)
+     * @param pid the container's init pid while running
+     * @param pidStartTime its start time (see {@link Procs}); 0 when unknown
+     * @param shimPid the shim's pid, with its start time, while running
+     * @param startedAt nanoseconds since the epoch; 0 until started
+     * @param finishedAt nanoseconds since the epoch; 0 until exited
+     * @param exitCode exit code, 128+signal when signalled
+     * @param reason {@code Completed}, {@code Error}, {@code OOMKilled}, {@code StartError}…
+     * @param message human-readable detail (the runtime's error for a failed start)
+     */
+    public record Status(
+            ContainerState state,
+            int pid,
+            long pidStartTime,
+            int shimPid,
+            long shimStartTime,
+            long startedAt,
+            long finishedAt,
+            int exitCode,
+            String reason,
+            String message) {
+        public static Status created() {
+            return new Status(ContainerState.CONTAINER_CREATED, 0, 0, 0, 0, 0, 0, 0, "", "");
+        }
+
+        public Status running(int pid, long pidStartTime, int shimPid, long shimStartTime, long startedAt) {
+            return new Status(
+                    ContainerState.CONTAINER_RUNNING,
+                    pid,
+                    pidStartTime,
+                    shimPid,
+                    shimStartTime,
+                    startedAt,
+                    0,
+                    0,
+                    "",
+                    "");
+        }
+
+        public Status exited(long finishedAt, int exitCode, String reason, String message) {
+            return new Status(
+                    ContainerState.CONTAINER_EXITED,
+                    pid,
+                    pidStartTime,
+                    shimPid,
+                    shimStartTime,
+                    startedAt,
+                    finishedAt,
+                    exitCode,
+                    reason,
+                    message);
+        }
     }
-  }
 }

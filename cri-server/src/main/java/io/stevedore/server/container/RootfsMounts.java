@@ -14,51 +14,51 @@ import java.util.List;
  * container's own writable {@code upper} and {@code work} directories.
  */
 final class RootfsMounts {
-  /** mount(2) copies at most one page of options. */
-  private static final int MAX_OPTIONS = 4095;
+    /** mount(2) copies at most one page of options. */
+    private static final int MAX_OPTIONS = 4095;
 
-  private final Syscalls sys;
+    private final Syscalls sys;
 
-  RootfsMounts(Syscalls sys) {
-    this.sys = sys;
-  }
-
-  /**
-   * Mounts the overlay on {@code target}.
-   *
-   * @param lowers snapshot directories, bottom layer first
-   */
-  void mount(List<Path> lowers, Path upper, Path work, Path target) throws IOException {
-    if (lowers.isEmpty()) {
-      throw new CriException.FailedPrecondition("image has no layers");
+    RootfsMounts(Syscalls sys) {
+        this.sys = sys;
     }
-    Files.createDirectories(upper);
-    Files.createDirectories(work);
-    Files.createDirectories(target);
-    var sb = new StringBuilder("lowerdir=");
-    for (int i = lowers.size() - 1; i >= 0; i--) {
-      sb.append(lowers.get(i));
-      if (i > 0) sb.append(':');
-    }
-    sb.append(",upperdir=").append(upper).append(",workdir=").append(work);
-    if (sb.length() > MAX_OPTIONS) {
-      throw new CriException.FailedPrecondition(
-          "image has too many layers (" + lowers.size() + ") for one overlay mount");
-    }
-    sys.mount("overlay", target, "overlay", 0, sb.toString());
-  }
 
-  /** Unmounts {@code target} if it is mounted; a missing or unmounted target is fine. */
-  void unmount(Path target) throws IOException {
-    for (int i = 0; i < 8; i++) {
-      try {
-        sys.umount2(target, Syscalls.MNT_DETACH);
-      } catch (SyscallException e) {
-        if (e.errno() == Errno.EINVAL || e.errno() == Errno.ENOENT) {
-          return; // not (or no longer) a mount point
+    /**
+     * Mounts the overlay on {@code target}.
+     *
+     * @param lowers snapshot directories, bottom layer first
+     */
+    void mount(List<Path> lowers, Path upper, Path work, Path target) throws IOException {
+        if (lowers.isEmpty()) {
+            throw new CriException.FailedPrecondition("image has no layers");
         }
-        throw e;
-      }
+        Files.createDirectories(upper);
+        Files.createDirectories(work);
+        Files.createDirectories(target);
+        var sb = new StringBuilder("lowerdir=");
+        for (int i = lowers.size() - 1; i >= 0; i--) {
+            sb.append(lowers.get(i));
+            if (i > 0) sb.append(':');
+        }
+        sb.append(",upperdir=").append(upper).append(",workdir=").append(work);
+        if (sb.length() > MAX_OPTIONS) {
+            throw new CriException.FailedPrecondition(
+                    "image has too many layers (" + lowers.size() + ") for one overlay mount");
+        }
+        sys.mount("overlay", target, "overlay", 0, sb.toString());
     }
-  }
+
+    /** Unmounts {@code target} if it is mounted; a missing or unmounted target is fine. */
+    void unmount(Path target) throws IOException {
+        for (int i = 0; i < 8; i++) {
+            try {
+                sys.umount2(target, Syscalls.MNT_DETACH);
+            } catch (SyscallException e) {
+                if (e.errno() == Errno.EINVAL || e.errno() == Errno.ENOENT) {
+                    return; // not (or no longer) a mount point
+                }
+                throw e;
+            }
+        }
+    }
 }

@@ -11,45 +11,50 @@ import java.util.Map;
 
 /** The configured OCI runtimes by CRI runtime handler name; the empty name is the default. */
 public final class Runtimes {
-  private final Map<String, RuncCli> byHandler = new LinkedHashMap<>();
-  private final String defaultHandler;
+    private final Map<String, RuncCli> byHandler = new LinkedHashMap<>();
+    private final String defaultHandler;
 
-  public Runtimes(DaemonConfig config) throws FileNotFoundException {
-    this.defaultHandler = config.defaultRuntimeHandler();
-    for (var e : config.runtimeHandlers().entrySet()) {
-      Path root = e.getValue().root().orElse(config.runRoot().resolve("runtime").resolve(e.getKey()));
-      String bin = resolve(e.getValue().path());
-      byHandler.put(e.getKey(), new RuncCli(bin, root, config.cgroupDriver() == DaemonConfig.CgroupDriver.SYSTEMD)
-          .withTimeout(java.time.Duration.ofSeconds(30)));
+    public Runtimes(DaemonConfig config) throws FileNotFoundException {
+        this.defaultHandler = config.defaultRuntimeHandler();
+        for (var e : config.runtimeHandlers().entrySet()) {
+            Path root = e.getValue()
+                    .root()
+                    .orElse(config.runRoot().resolve("runtime").resolve(e.getKey()));
+            String bin = resolve(e.getValue().path());
+            byHandler.put(
+                    e.getKey(),
+                    new RuncCli(bin, root, config.cgroupDriver() == DaemonConfig.CgroupDriver.SYSTEMD)
+                            .withTimeout(java.time.Duration.ofSeconds(30)));
+        }
     }
-  }
 
-  /** The handler's name with the default applied. */
-  public String name(String handler) {
-    return handler == null || handler.isEmpty() ? defaultHandler : handler;
-  }
-
-  /** The runtime of {@code handler}; unknown handlers are an invalid argument. */
-  public RuncCli get(String handler) {
-    RuncCli r = byHandler.get(name(handler));
-    if (r == null) {
-      throw new CriException.InvalidArgument("no runtime for \"" + handler + "\" is configured");
+    /** The handler's name with the default applied. */
+    public String name(String handler) {
+        return handler == null || handler.isEmpty() ? defaultHandler : handler;
     }
-    return r;
-  }
 
-  public boolean has(String handler) {
-    return byHandler.containsKey(name(handler));
-  }
-
-  /** An absolute binary path: the shim needs one. Names are looked up on PATH. */
-  private static String resolve(String path) {
-    if (path.contains("/")) return path;
-    String env = System.getenv().getOrDefault("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-    for (String dir : env.split(":")) {
-      Path p = Path.of(dir.isEmpty() ? "." : dir, path);
-      if (Files.isExecutable(p)) return p.toAbsolutePath().toString();
+    /** The runtime of {@code handler}; unknown handlers are an invalid argument. */
+    public RuncCli get(String handler) {
+        RuncCli r = byHandler.get(name(handler));
+        if (r == null) {
+            throw new CriException.InvalidArgument("no runtime for \"" + handler + "\" is configured");
+        }
+        return r;
     }
-    return path;
-  }
+
+    public boolean has(String handler) {
+        return byHandler.containsKey(name(handler));
+    }
+
+    /** An absolute binary path: the shim needs one. Names are looked up on PATH. */
+    private static String resolve(String path) {
+        if (path.contains("/")) return path;
+        String env =
+                System.getenv().getOrDefault("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        for (String dir : env.split(":")) {
+            Path p = Path.of(dir.isEmpty() ? "." : dir, path);
+            if (Files.isExecutable(p)) return p.toAbsolutePath().toString();
+        }
+        return path;
+    }
 }

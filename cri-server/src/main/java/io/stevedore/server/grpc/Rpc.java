@@ -20,102 +20,97 @@ import org.slf4j.event.Level;
  * <p>Handlers run on virtual threads, so a body may block on runc, CNI or disk I/O.
  */
 public final class Rpc {
-  private static final Logger log = LoggerFactory.getLogger(Rpc.class);
+    private static final Logger log = LoggerFactory.getLogger(Rpc.class);
 
-  private final BooleanSupplier ready;
+    private final BooleanSupplier ready;
 
-  /** @param ready true once recovery has finished; until then every call is UNAVAILABLE */
-  public Rpc(BooleanSupplier ready) {
-    this.ready = ready;
-  }
-
-  /** A unary call: runs {@code body} and sends its result, or the mapped error. */
-  public <T> void unary(String method, Level level, String requestId, StreamObserver<T> out, Callable<T> body) {
-    if (!admit(method, out)) {
-      return;
+    /** @param ready true once recovery has finished; until then every call is UNAVAILABLE */
+    public Rpc(BooleanSupplier ready) {
+        this.ready = ready;
     }
-    String id = CriException.shown(requestId); // the client's input: cut before it reaches the log
-    log.atLevel(level).addKeyValue("rpc", method).addKeyValue("id", id).log("{} start", method);
-    T res;
-    try {
-      res = body.call();
-    } catch (Exception | StackOverflowError | OutOfMemoryError e) {
-      // Errors too: one request that overflows the stack or asks for a huge buffer must get an
-      // answer and a log line, not gRPC's anonymous "Application error processing RPC".
-      fail(method, id, out, e);
-      return;
-    }
-    out.onNext(res);
-    out.onCompleted();
-    log.atLevel(level).addKeyValue("rpc", method).addKeyValue("id", id).log("{} done", method);
-  }
 
-  /**
-   * A server-streaming call: {@code body} sends any number of messages through the consumer; the
-   * stream is completed when it returns, or failed with the mapped error when it throws.
-   */
-  public <T> void serverStream(String method, Level level, StreamObserver<T> out, StreamBody<T> body) {
-    if (!admit(method, out)) {
-      return;
+    /** A unary call: runs {@code body} and sends its result, or the mapped error. */
+    public <T> void unary(String method, Level level, String requestId, StreamObserver<T> out, Callable<T> body) {
+        if (!admit(method, out)) {
+            return;
+        }
+        String id = CriException.shown(requestId); // the client's input: cut before it reaches the log
+        log.atLevel(level).addKeyValue("rpc", method).addKeyValue("id", id).log("{} start", method);
+        T res;
+        try {
+            res = body.call();
+        } catch (Exception | StackOverflowError | OutOfMemoryError e) {
+            // Errors too: one request that overflows the stack or asks for a huge buffer must get an
+            // answer and a log line, not gRPC's anonymous "Application error processing RPC".
+            fail(method, id, out, e);
+            return;
+        }
+        out.onNext(res);
+        out.onCompleted();
+        log.atLevel(level).addKeyValue("rpc", method).addKeyValue("id", id).log("{} done", method);
     }
-    log.atLevel(level).addKeyValue("rpc", method).log("{} start", method);
-    try {
-      body.run(out::onNext);
-    } catch (Exception | StackOverflowError | OutOfMemoryError e) {
-      fail(method, "", out, e);
-      return;
-    }
-    out.onCompleted();
-    log.atLevel(level).addKeyValue("rpc", method).log("{} done", method);
-  }
 
-  /**
-   * A CRI call whose service does not exist yet: the request is still validated (so a malformed
-   * call is INVALID_ARGUMENT, as it will be later), then the answer is UNIMPLEMENTED naming the RPC.
-   */
-  public <T> void notYet(String method, Level level, String id, StreamObserver<T> out, Runnable validate) {
-    unary(
-        method,
-        level,
-        id,
-        out,
-        () -> {
-          validate.run();
-          throw new CriException.Unimplemented(method + " is not implemented by stevedore yet");
+    /**
+     * A server-streaming call: {@code body} sends any number of messages through the consumer; the
+     * stream is completed when it returns, or failed with the mapped error when it throws.
+     */
+    public <T> void serverStream(String method, Level level, StreamObserver<T> out, StreamBody<T> body) {
+        if (!admit(method, out)) {
+            return;
+        }
+        log.atLevel(level).addKeyValue("rpc", method).log("{} start", method);
+        try {
+            body.run(out::onNext);
+        } catch (Exception | StackOverflowError | OutOfMemoryError e) {
+            fail(method, "", out, e);
+            return;
+        }
+        out.onCompleted();
+        log.atLevel(level).addKeyValue("rpc", method).log("{} done", method);
+    }
+
+    /**
+     * A CRI call whose service does not exist yet: the request is still validated (so a malformed
+     * call is INVALID_ARGUMENT, as it will be later), then the answer is UNIMPLEMENTED naming the RPC.
+     */
+    public <T> void notYet(String method, Level level, String id, StreamObserver<T> out, Runnable validate) {
+        unary(method, level, id, out, () -> {
+            validate.run();
+            throw new CriException.Unimplemented(method + " is not implemented by stevedore yet");
         });
-  }
-
-  private <T> boolean admit(String method, StreamObserver<T> out) {
-    if (ready.getAsBoolean()) {
-      return true;
     }
-    log.atDebug().addKeyValue("rpc", method).log("{} refused: not initialized", method);
-    out.onError(
-        Status.UNAVAILABLE.withDescription("server is not initialized yet").asRuntimeException());
-    return false;
-  }
 
-  private <T> void fail(String method, String id, StreamObserver<T> out, Throwable e) {
-    if (e instanceof InterruptedException) {
-      Thread.currentThread().interrupt();
+    private <T> boolean admit(String method, StreamObserver<T> out) {
+        if (ready.getAsBoolean()) {
+            return true;
+        }
+        log.atDebug().addKeyValue("rpc", method).log("{} refused: not initialized", method);
+        out.onError(Status.UNAVAILABLE
+                .withDescription("server is not initialized yet")
+                .asRuntimeException());
+        return false;
     }
-    Status st = StatusMapping.toStatus(e);
-    // Client errors are the caller's business; only unclassified failures carry a stack trace.
-    var event = st.getCode() == Status.Code.INTERNAL ? log.atWarn().setCause(e) : log.atInfo();
-    event
-        .addKeyValue("rpc", method)
-        .addKeyValue("id", id)
-        .addKeyValue("code", st.getCode())
-        .log("{} failed: {}", method, st.getDescription());
-    if (out instanceof ServerCallStreamObserver<T> s && s.isCancelled()) {
-      return; // nobody is listening any more
-    }
-    out.onError(st.asRuntimeException());
-  }
 
-  /** The body of a server-streaming call. */
-  @FunctionalInterface
-  public interface StreamBody<T> {
-    void run(Consumer<T> send) throws Exception;
-  }
+    private <T> void fail(String method, String id, StreamObserver<T> out, Throwable e) {
+        if (e instanceof InterruptedException) {
+            Thread.currentThread().interrupt();
+        }
+        Status st = StatusMapping.toStatus(e);
+        // Client errors are the caller's business; only unclassified failures carry a stack trace.
+        var event = st.getCode() == Status.Code.INTERNAL ? log.atWarn().setCause(e) : log.atInfo();
+        event.addKeyValue("rpc", method)
+                .addKeyValue("id", id)
+                .addKeyValue("code", st.getCode())
+                .log("{} failed: {}", method, st.getDescription());
+        if (out instanceof ServerCallStreamObserver<T> s && s.isCancelled()) {
+            return; // nobody is listening any more
+        }
+        out.onError(st.asRuntimeException());
+    }
+
+    /** The body of a server-streaming call. */
+    @FunctionalInterface
+    public interface StreamBody<T> {
+        void run(Consumer<T> send) throws Exception;
+    }
 }

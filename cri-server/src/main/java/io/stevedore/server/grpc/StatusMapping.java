@@ -15,38 +15,41 @@ import java.util.concurrent.TimeoutException;
  * an 8 KiB trailer is where some clients stop reading.
  */
 public final class StatusMapping {
-  private StatusMapping() {}
+    private StatusMapping() {}
 
-  public static Status toStatus(Throwable t) {
-    if (t instanceof StackOverflowError || t instanceof OutOfMemoryError) {
-      return Status.INTERNAL.withDescription("internal error: " + t.getClass().getSimpleName()).withCause(t);
-    }
-    Status s =
-        switch (t) {
-          case CriException.NotFound e -> Status.NOT_FOUND;
-          case CriException.InvalidArgument e -> Status.INVALID_ARGUMENT;
-          case CriException.FailedPrecondition e -> Status.FAILED_PRECONDITION;
-          case CriException.Unavailable e -> Status.UNAVAILABLE;
-          case CriException.DeadlineExceeded e -> Status.DEADLINE_EXCEEDED;
-          case CriException.Unimplemented e -> Status.UNIMPLEMENTED;
-          case CriException.ResourceExhausted e -> Status.RESOURCE_EXHAUSTED;
-          case StatusRuntimeException e -> e.getStatus();
-          case StatusException e -> e.getStatus();
-          case InterruptedException e -> Status.CANCELLED;
-          case CancellationException e -> Status.CANCELLED;
-          case TimeoutException e -> Status.DEADLINE_EXCEEDED;
-          case UnsupportedOperationException e -> Status.UNIMPLEMENTED;
-          default -> Status.INTERNAL;
+    public static Status toStatus(Throwable t) {
+        if (t instanceof StackOverflowError || t instanceof OutOfMemoryError) {
+            return Status.INTERNAL
+                    .withDescription("internal error: " + t.getClass().getSimpleName())
+                    .withCause(t);
+        }
+        Status s = switch (t) {
+            case CriException.NotFound e -> Status.NOT_FOUND;
+            case CriException.InvalidArgument e -> Status.INVALID_ARGUMENT;
+            case CriException.FailedPrecondition e -> Status.FAILED_PRECONDITION;
+            case CriException.Unavailable e -> Status.UNAVAILABLE;
+            case CriException.DeadlineExceeded e -> Status.DEADLINE_EXCEEDED;
+            case CriException.Unimplemented e -> Status.UNIMPLEMENTED;
+            case CriException.ResourceExhausted e -> Status.RESOURCE_EXHAUSTED;
+            case StatusRuntimeException e -> e.getStatus();
+            case StatusException e -> e.getStatus();
+            case InterruptedException e -> Status.CANCELLED;
+            case CancellationException e -> Status.CANCELLED;
+            case TimeoutException e -> Status.DEADLINE_EXCEEDED;
+            case UnsupportedOperationException e -> Status.UNIMPLEMENTED;
+            default -> Status.INTERNAL;
         };
-    if (t instanceof StatusRuntimeException || t instanceof StatusException) {
-      return s; // already carries its own description
+        if (t instanceof StatusRuntimeException || t instanceof StatusException) {
+            return s; // already carries its own description
+        }
+        return s.withDescription(cut(String.valueOf(t.getMessage()))).withCause(t);
     }
-    return s.withDescription(cut(String.valueOf(t.getMessage()))).withCause(t);
-  }
 
-  static final int MAX_DESCRIPTION = 1024;
+    static final int MAX_DESCRIPTION = 1024;
 
-  static String cut(String d) {
-    return d.length() <= MAX_DESCRIPTION ? d : d.substring(0, MAX_DESCRIPTION) + "… (" + d.length() + " characters)";
-  }
+    static String cut(String d) {
+        return d.length() <= MAX_DESCRIPTION
+                ? d
+                : d.substring(0, MAX_DESCRIPTION) + "… (" + d.length() + " characters)";
+    }
 }

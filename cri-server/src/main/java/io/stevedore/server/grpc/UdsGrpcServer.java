@@ -31,82 +31,82 @@ import java.util.concurrent.TimeUnit;
  * daemon is replaced; one that still answers is not touched.
  */
 public final class UdsGrpcServer {
-  private final Server server;
-  private final EventLoopGroup loop;
-  private final ExecutorService handlers;
-  private final Path socket;
+    private final Server server;
+    private final EventLoopGroup loop;
+    private final ExecutorService handlers;
+    private final Path socket;
 
-  private UdsGrpcServer(Server server, EventLoopGroup loop, ExecutorService handlers, Path socket) {
-    this.server = server;
-    this.loop = loop;
-    this.handlers = handlers;
-    this.socket = socket;
-  }
+    private UdsGrpcServer(Server server, EventLoopGroup loop, ExecutorService handlers, Path socket) {
+        this.server = server;
+        this.loop = loop;
+        this.handlers = handlers;
+        this.socket = socket;
+    }
 
-  /** Binds {@code socket} and starts serving {@code services}. */
-  public static UdsGrpcServer start(Path socket, List<BindableService> services) throws IOException {
-    Path dir = socket.toAbsolutePath().getParent();
-    if (!Files.isDirectory(dir)) {
-      Files.createDirectories(dir);
-      Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx--x--x"));
-    }
-    if (Files.exists(socket) && answers(socket)) {
-      throw new IOException("socket " + socket + " is already served by another process");
-    }
-    Path tmp = dir.resolve("." + socket.getFileName() + ".tmp-" + ProcessHandle.current().pid());
-    Files.deleteIfExists(tmp);
+    /** Binds {@code socket} and starts serving {@code services}. */
+    public static UdsGrpcServer start(Path socket, List<BindableService> services) throws IOException {
+        Path dir = socket.toAbsolutePath().getParent();
+        if (!Files.isDirectory(dir)) {
+            Files.createDirectories(dir);
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx--x--x"));
+        }
+        if (Files.exists(socket) && answers(socket)) {
+            throw new IOException("socket " + socket + " is already served by another process");
+        }
+        Path tmp = dir.resolve(
+                "." + socket.getFileName() + ".tmp-" + ProcessHandle.current().pid());
+        Files.deleteIfExists(tmp);
 
-    EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
-    ExecutorService handlers =
-        Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("cri-", 0).factory());
-    var builder =
-        NettyServerBuilder.forAddress(new DomainSocketAddress(tmp.toString()))
-            .channelType(EpollServerDomainSocketChannel.class)
-            .bossEventLoopGroup(loop)
-            .workerEventLoopGroup(loop)
-            .executor(handlers)
-            // kubelet sends large ListContainers answers back, not requests; 16 MiB as containerd.
-            .maxInboundMessageSize(16 * 1024 * 1024);
-    services.forEach(builder::addService);
-    Server server = builder.build();
-    try {
-      server.start();
-      Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-rw----"));
-      Files.move(tmp, socket, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } catch (IOException | RuntimeException e) {
-      server.shutdownNow();
-      Files.deleteIfExists(tmp);
-      loop.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
-      handlers.shutdownNow();
-      throw e;
+        EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+        ExecutorService handlers = Executors.newThreadPerTaskExecutor(
+                Thread.ofVirtual().name("cri-", 0).factory());
+        var builder = NettyServerBuilder.forAddress(new DomainSocketAddress(tmp.toString()))
+                .channelType(EpollServerDomainSocketChannel.class)
+                .bossEventLoopGroup(loop)
+                .workerEventLoopGroup(loop)
+                .executor(handlers)
+                // kubelet sends large ListContainers answers back, not requests; 16 MiB as containerd.
+                .maxInboundMessageSize(16 * 1024 * 1024);
+        services.forEach(builder::addService);
+        Server server = builder.build();
+        try {
+            server.start();
+            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-rw----"));
+            Files.move(tmp, socket, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException | RuntimeException e) {
+            server.shutdownNow();
+            Files.deleteIfExists(tmp);
+            loop.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            handlers.shutdownNow();
+            throw e;
+        }
+        return new UdsGrpcServer(server, loop, handlers, socket);
     }
-    return new UdsGrpcServer(server, loop, handlers, socket);
-  }
 
-  /**
-   * Stops accepting, removes the socket, lets in-flight calls finish for at most {@code grace},
-   * then cancels what is left.
-   */
-  public void shutdown(Duration grace) throws InterruptedException {
-    server.shutdown();
-    try {
-      Files.deleteIfExists(socket);
-    } catch (IOException e) {
-      // not fatal: the next daemon replaces a stale socket
+    /**
+     * Stops accepting, removes the socket, lets in-flight calls finish for at most {@code grace},
+     * then cancels what is left.
+     */
+    public void shutdown(Duration grace) throws InterruptedException {
+        server.shutdown();
+        try {
+            Files.deleteIfExists(socket);
+        } catch (IOException e) {
+            // not fatal: the next daemon replaces a stale socket
+        }
+        if (!server.awaitTermination(grace.toMillis(), TimeUnit.MILLISECONDS)) {
+            server.shutdownNow();
+            server.awaitTermination(1, TimeUnit.SECONDS);
+        }
+        handlers.shutdownNow();
+        loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(2, TimeUnit.SECONDS);
     }
-    if (!server.awaitTermination(grace.toMillis(), TimeUnit.MILLISECONDS)) {
-      server.shutdownNow();
-      server.awaitTermination(1, TimeUnit.SECONDS);
-    }
-    handlers.shutdownNow();
-    loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(2, TimeUnit.SECONDS);
-  }
 
-  private static boolean answers(Path socket) {
-    try (var ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-      return ch.connect(UnixDomainSocketAddress.of(socket));
-    } catch (IOException e) {
-      return false;
+    private static boolean answers(Path socket) {
+        try (var ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            return ch.connect(UnixDomainSocketAddress.of(socket));
+        } catch (IOException e) {
+            return false;
+        }
     }
-  }
 }

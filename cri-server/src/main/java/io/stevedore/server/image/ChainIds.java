@@ -13,24 +13,24 @@ import java.util.List;
  * their bottom layers share those chain ids, and so the unpacked snapshots.
  */
 public final class ChainIds {
-  private ChainIds() {}
+    private ChainIds() {}
 
-  public static List<String> of(List<String> diffIds) {
-    List<String> out = new ArrayList<>(diffIds.size());
-    String parent = null;
-    for (String diff : diffIds) {
-      parent = parent == null ? diff : sha256(parent + " " + diff);
-      out.add(parent);
+    public static List<String> of(List<String> diffIds) {
+        List<String> out = new ArrayList<>(diffIds.size());
+        String parent = null;
+        for (String diff : diffIds) {
+            parent = parent == null ? diff : sha256(parent + " " + diff);
+            out.add(parent);
+        }
+        return out;
     }
-    return out;
-  }
 
-  private static String sha256(String s) {
-    try {
-      byte[] d = MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.US_ASCII));
-      return "sha256:" + HexFormat.of().formatHex(d);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is required of every JDK", e);
+    private static String sha256(String s) {
+        try {
+            byte[] d = MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.US_ASCII));
+            return "sha256:" + HexFormat.of().formatHex(d);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required of every JDK", e);
+        }
     }
-  }
 }

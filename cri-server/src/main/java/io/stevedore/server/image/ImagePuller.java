@@ -45,178 +45,191 @@ import java.util.concurrent.Semaphore;
  * disk an image takes and cost a second pass over every byte.
  */
 public final class ImagePuller {
-  private final RegistryClient registry;
-  private final ContentStore content;
-  private final SnapshotStore snapshots;
-  private final LayerUnpacker unpacker;
-  private final Platform platform;
-  private final int parallelLayers;
+    private final RegistryClient registry;
+    private final ContentStore content;
+    private final SnapshotStore snapshots;
+    private final LayerUnpacker unpacker;
+    private final Platform platform;
+    private final int parallelLayers;
 
-  public ImagePuller(RegistryClient registry, ContentStore content, SnapshotStore snapshots, LayerUnpacker unpacker,
-      Platform platform, int parallelLayers) {
-    this.registry = registry;
-    this.content = content;
-    this.snapshots = snapshots;
-    this.unpacker = unpacker;
-    this.platform = platform;
-    this.parallelLayers = parallelLayers;
-  }
-
-  /** Pulls {@code ref}; returns the record to store. */
-  public ImageRecord pull(ImageReference ref, Credentials creds) {
-    try {
-      return doPull(ref, creds);
-    } catch (RegistryException e) {
-      if (e.isNotFound()) {
-        throw new CriException.NotFound("pull " + ref + ": " + e.getMessage());
-      }
-      throw new PullException("pull " + ref + ": " + e.getMessage(), e);
-    } catch (ManifestException | UnpackException | IOException e) {
-      throw new PullException("pull " + ref + ": " + e.getMessage(), e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new PullException("pull " + ref + ": cancelled", e);
+    public ImagePuller(
+            RegistryClient registry,
+            ContentStore content,
+            SnapshotStore snapshots,
+            LayerUnpacker unpacker,
+            Platform platform,
+            int parallelLayers) {
+        this.registry = registry;
+        this.content = content;
+        this.snapshots = snapshots;
+        this.unpacker = unpacker;
+        this.platform = platform;
+        this.parallelLayers = parallelLayers;
     }
-  }
 
-  private ImageRecord doPull(ImageReference ref, Credentials creds)
-      throws IOException, InterruptedException, RegistryException, ManifestException, UnpackException {
-    Resolved top = registry.resolve(ref, creds);
-    var manifests = new StoredManifests();
-    ManifestDocument doc = store(top.descriptor(), top.body(), manifests);
-    ImageManifest manifest =
-        switch (doc) {
-          case ImageManifest m -> m;
-          case ImageIndex index -> {
-            Descriptor chosen = index.select(platform);
-            byte[] body = registry.fetchManifest(top, chosen, creds);
-            if (!(store(chosen, body, manifests) instanceof ImageManifest m)) {
-              throw new ManifestException("index " + top.descriptor().digest() + " of " + ref
-                  + " points at another index for " + platform + "; nested indexes are not supported");
+    /** Pulls {@code ref}; returns the record to store. */
+    public ImageRecord pull(ImageReference ref, Credentials creds) {
+        try {
+            return doPull(ref, creds);
+        } catch (RegistryException e) {
+            if (e.isNotFound()) {
+                throw new CriException.NotFound("pull " + ref + ": " + e.getMessage());
             }
-            yield m;
-          }
+            throw new PullException("pull " + ref + ": " + e.getMessage(), e);
+        } catch (ManifestException | UnpackException | IOException e) {
+            throw new PullException("pull " + ref + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new PullException("pull " + ref + ": cancelled", e);
+        }
+    }
+
+    private ImageRecord doPull(ImageReference ref, Credentials creds)
+            throws IOException, InterruptedException, RegistryException, ManifestException, UnpackException {
+        Resolved top = registry.resolve(ref, creds);
+        var manifests = new StoredManifests();
+        ManifestDocument doc = store(top.descriptor(), top.body(), manifests);
+        ImageManifest manifest = switch (doc) {
+            case ImageManifest m -> m;
+            case ImageIndex index -> {
+                Descriptor chosen = index.select(platform);
+                byte[] body = registry.fetchManifest(top, chosen, creds);
+                if (!(store(chosen, body, manifests) instanceof ImageManifest m)) {
+                    throw new ManifestException("index " + top.descriptor().digest() + " of " + ref
+                            + " points at another index for " + platform + "; nested indexes are not supported");
+                }
+                yield m;
+            }
         };
 
-    Descriptor cfgDesc = manifest.config();
-    content.ingest(cfgDesc.digest().toString(), cfgDesc.size(), () -> openBlob(top, cfgDesc, creds));
-    ImageConfig config = ImageConfig.parse(content.read(cfgDesc.digest().toString()));
-    List<String> diffIds = config.diffIds().stream().map(Digest::toString).toList();
-    if (diffIds.size() != manifest.layers().size()) {
-      throw new ManifestException("image " + ref + " has " + manifest.layers().size() + " layers but its config lists "
-          + diffIds.size() + " diff ids");
-    }
-    List<String> chains = ChainIds.of(diffIds);
-    unpackAll(ref, top, manifest.layers(), diffIds, chains, creds);
-
-    List<ImageRecord.Layer> layers = new ArrayList<>();
-    long size = cfgDesc.size() + manifests.bytes;
-    for (int i = 0; i < chains.size(); i++) {
-      Descriptor l = manifest.layers().get(i);
-      layers.add(new ImageRecord.Layer(l.digest().toString(), l.size(), l.mediaType(), chains.get(i)));
-      size += l.size();
-    }
-    String repoDigest = ref.repository() + "@" + top.descriptor().digest();
-    List<String> tags = ref.tag().map(t -> List.of(ref.repository() + ":" + t)).orElse(List.of());
-    return new ImageRecord(
-        cfgDesc.digest().toString(), tags, List.of(repoDigest), size, manifests.digests, layers, false);
-  }
-
-  /** The index and manifest blobs a pull stored, and their total size (part of the image size). */
-  private static final class StoredManifests {
-    final List<String> digests = new ArrayList<>();
-    long bytes;
-  }
-
-  private ManifestDocument store(Descriptor desc, byte[] body, StoredManifests stored)
-      throws IOException, InterruptedException, ManifestException {
-    String digest = desc.digest().toString();
-    content.ingest(digest, body.length, () -> new ByteArrayInputStream(body));
-    stored.digests.add(digest);
-    stored.bytes += body.length;
-    return Manifests.parse(desc.mediaType(), body);
-  }
-
-  /** Downloads and unpacks the layers that are not on this node yet, {@code parallelLayers} at a time. */
-  private void unpackAll(ImageReference ref, Resolved top, List<Descriptor> layers, List<String> diffIds,
-      List<String> chains, Credentials creds) throws IOException, InterruptedException, UnpackException {
-    var slots = new Semaphore(parallelLayers);
-    List<Future<?>> running = new ArrayList<>();
-    try (var exec = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("pull-layer-", 0).factory())) {
-      for (int i = 0; i < layers.size(); i++) {
-        if (snapshots.has(chains.get(i))) {
-          continue;
+        Descriptor cfgDesc = manifest.config();
+        content.ingest(cfgDesc.digest().toString(), cfgDesc.size(), () -> openBlob(top, cfgDesc, creds));
+        ImageConfig config = ImageConfig.parse(content.read(cfgDesc.digest().toString()));
+        List<String> diffIds = config.diffIds().stream().map(Digest::toString).toList();
+        if (diffIds.size() != manifest.layers().size()) {
+            throw new ManifestException("image " + ref + " has "
+                    + manifest.layers().size() + " layers but its config lists " + diffIds.size() + " diff ids");
         }
-        Descriptor layer = layers.get(i);
-        String diffId = diffIds.get(i);
-        String chain = chains.get(i);
-        running.add(exec.submit(() -> {
-          slots.acquire();
-          try {
-            return snapshots.prepare(chain, dir -> unpackLayer(ref, top, layer, diffId, dir, creds));
-          } finally {
-            slots.release();
-          }
-        }));
-      }
-      for (Future<?> f : running) {
+        List<String> chains = ChainIds.of(diffIds);
+        unpackAll(ref, top, manifest.layers(), diffIds, chains, creds);
+
+        List<ImageRecord.Layer> layers = new ArrayList<>();
+        long size = cfgDesc.size() + manifests.bytes;
+        for (int i = 0; i < chains.size(); i++) {
+            Descriptor l = manifest.layers().get(i);
+            layers.add(new ImageRecord.Layer(l.digest().toString(), l.size(), l.mediaType(), chains.get(i)));
+            size += l.size();
+        }
+        String repoDigest = ref.repository() + "@" + top.descriptor().digest();
+        List<String> tags =
+                ref.tag().map(t -> List.of(ref.repository() + ":" + t)).orElse(List.of());
+        return new ImageRecord(
+                cfgDesc.digest().toString(), tags, List.of(repoDigest), size, manifests.digests, layers, false);
+    }
+
+    /** The index and manifest blobs a pull stored, and their total size (part of the image size). */
+    private static final class StoredManifests {
+        final List<String> digests = new ArrayList<>();
+        long bytes;
+    }
+
+    private ManifestDocument store(Descriptor desc, byte[] body, StoredManifests stored)
+            throws IOException, InterruptedException, ManifestException {
+        String digest = desc.digest().toString();
+        content.ingest(digest, body.length, () -> new ByteArrayInputStream(body));
+        stored.digests.add(digest);
+        stored.bytes += body.length;
+        return Manifests.parse(desc.mediaType(), body);
+    }
+
+    /** Downloads and unpacks the layers that are not on this node yet, {@code parallelLayers} at a time. */
+    private void unpackAll(
+            ImageReference ref,
+            Resolved top,
+            List<Descriptor> layers,
+            List<String> diffIds,
+            List<String> chains,
+            Credentials creds)
+            throws IOException, InterruptedException, UnpackException {
+        var slots = new Semaphore(parallelLayers);
+        List<Future<?>> running = new ArrayList<>();
+        try (var exec = Executors.newThreadPerTaskExecutor(
+                Thread.ofVirtual().name("pull-layer-", 0).factory())) {
+            for (int i = 0; i < layers.size(); i++) {
+                if (snapshots.has(chains.get(i))) {
+                    continue;
+                }
+                Descriptor layer = layers.get(i);
+                String diffId = diffIds.get(i);
+                String chain = chains.get(i);
+                running.add(exec.submit(() -> {
+                    slots.acquire();
+                    try {
+                        return snapshots.prepare(chain, dir -> unpackLayer(ref, top, layer, diffId, dir, creds));
+                    } finally {
+                        slots.release();
+                    }
+                }));
+            }
+            for (Future<?> f : running) {
+                try {
+                    f.get();
+                } catch (ExecutionException e) {
+                    running.forEach(r -> r.cancel(true)); // one bad layer fails the pull: stop the others
+                    switch (e.getCause()) {
+                        case UnpackWrapper w -> throw w.cause;
+                        case IOException io -> throw io;
+                        case InterruptedException ie -> throw ie;
+                        case RuntimeException re -> throw re;
+                        default -> throw new IOException(e.getCause());
+                    }
+                }
+            }
+        }
+    }
+
+    private void unpackLayer(
+            ImageReference ref, Resolved top, Descriptor layer, String diffId, Path dir, Credentials creds)
+            throws IOException, InterruptedException {
+        String what = "layer " + layer.digest() + " of " + ref;
+        try (InputStream raw = openBlob(top, layer, creds);
+                var compressed = new DigestingInputStream(raw, layer.size(), what);
+                InputStream tar = Decompression.open(compressed, layer.mediaType());
+                var uncompressed = new DigestingInputStream(tar, -1, what + " (uncompressed)")) {
+            unpacker.unpack(uncompressed, dir);
+            uncompressed.verify(diffId);
+            compressed.verify(layer.digest().toString());
+        } catch (UnpackException e) {
+            throw new UnpackWrapper(e);
+        }
+    }
+
+    /** A blob's content stream; registry failures become I/O failures of the download. */
+    private InputStream openBlob(Resolved top, Descriptor desc, Credentials creds) throws IOException {
         try {
-          f.get();
-        } catch (ExecutionException e) {
-          running.forEach(r -> r.cancel(true)); // one bad layer fails the pull: stop the others
-          switch (e.getCause()) {
-            case UnpackWrapper w -> throw w.cause;
-            case IOException io -> throw io;
-            case InterruptedException ie -> throw ie;
-            case RuntimeException re -> throw re;
-            default -> throw new IOException(e.getCause());
-          }
+            return registry.fetchBlob(top, desc, creds);
+        } catch (RegistryException e) {
+            throw new IOException(e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("fetch " + desc.digest() + ": interrupted");
         }
-      }
     }
-  }
 
-  private void unpackLayer(ImageReference ref, Resolved top, Descriptor layer, String diffId,
-      Path dir, Credentials creds) throws IOException, InterruptedException {
-    String what = "layer " + layer.digest() + " of " + ref;
-    try (InputStream raw = openBlob(top, layer, creds);
-        var compressed = new DigestingInputStream(raw, layer.size(), what);
-        InputStream tar = Decompression.open(compressed, layer.mediaType());
-        var uncompressed = new DigestingInputStream(tar, -1, what + " (uncompressed)")) {
-      unpacker.unpack(uncompressed, dir);
-      uncompressed.verify(diffId);
-      compressed.verify(layer.digest().toString());
-    } catch (UnpackException e) {
-      throw new UnpackWrapper(e);
+    /** Carries a checked {@link UnpackException} through {@link SnapshotStore.Unpack}'s signature. */
+    private static final class UnpackWrapper extends IOException {
+        final UnpackException cause;
+
+        UnpackWrapper(UnpackException cause) {
+            super(cause.getMessage(), cause);
+            this.cause = cause;
+        }
     }
-  }
 
-  /** A blob's content stream; registry failures become I/O failures of the download. */
-  private InputStream openBlob(Resolved top, Descriptor desc, Credentials creds) throws IOException {
-    try {
-      return registry.fetchBlob(top, desc, creds);
-    } catch (RegistryException e) {
-      throw new IOException(e.getMessage(), e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new InterruptedIOException("fetch " + desc.digest() + ": interrupted");
+    /** A pull failed for a reason that is not the caller's (registry, network, hostile content). */
+    public static final class PullException extends RuntimeException {
+        PullException(String message, Throwable cause) {
+            super(message, cause);
+        }
     }
-  }
-
-  /** Carries a checked {@link UnpackException} through {@link SnapshotStore.Unpack}'s signature. */
-  private static final class UnpackWrapper extends IOException {
-    final UnpackException cause;
-
-    UnpackWrapper(UnpackException cause) {
-      super(cause.getMessage(), cause);
-      this.cause = cause;
-    }
-  }
-
-  /** A pull failed for a reason that is not the caller's (registry, network, hostile content). */
-  public static final class PullException extends RuntimeException {
-    PullException(String message, Throwable cause) {
-      super(message, cause);
-    }
-  }
 }

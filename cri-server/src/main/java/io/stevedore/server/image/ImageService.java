@@ -33,125 +33,129 @@ import org.slf4j.LoggerFactory;
  * a record names, so it cannot remove a layer a pull just made).
  */
 public final class ImageService {
-  private static final Logger log = LoggerFactory.getLogger(ImageService.class);
+    private static final Logger log = LoggerFactory.getLogger(ImageService.class);
 
-  private final ImageStore images;
-  private final ContentStore content;
-  private final SnapshotStore snapshots;
-  private final ImagePuller puller;
-  private final Supplier<Set<String>> snapshotsInUse;
-  private final Object gcLock = new Object();
-  private final Map<String, ImageConfig> configs = new ConcurrentHashMap<>();
+    private final ImageStore images;
+    private final ContentStore content;
+    private final SnapshotStore snapshots;
+    private final ImagePuller puller;
+    private final Supplier<Set<String>> snapshotsInUse;
+    private final Object gcLock = new Object();
+    private final Map<String, ImageConfig> configs = new ConcurrentHashMap<>();
 
-  /**
-   * @param snapshotsInUse chain ids that containers' root filesystems use right now; collection
-   *     never removes those, even when no image names them any more
-   */
-  public ImageService(
-      ImageStore images, ContentStore content, SnapshotStore snapshots, ImagePuller puller,
-      Supplier<Set<String>> snapshotsInUse) {
-    this.images = images;
-    this.content = content;
-    this.snapshots = snapshots;
-    this.puller = puller;
-    this.snapshotsInUse = snapshotsInUse;
-  }
+    /**
+     * @param snapshotsInUse chain ids that containers' root filesystems use right now; collection
+     *     never removes those, even when no image names them any more
+     */
+    public ImageService(
+            ImageStore images,
+            ContentStore content,
+            SnapshotStore snapshots,
+            ImagePuller puller,
+            Supplier<Set<String>> snapshotsInUse) {
+        this.images = images;
+        this.content = content;
+        this.snapshots = snapshots;
+        this.puller = puller;
+        this.snapshotsInUse = snapshotsInUse;
+    }
 
-  /** Pulls {@code image} and returns the stored record (whose id is the CRI {@code image_ref}). */
-  public ImageRecord pull(String image, Credentials creds) {
-    ImageReference ref = parse(image);
-    try {
-      return images.put(puller.pull(ref, creds));
-    } catch (IOException e) {
-      throw new UncheckedIOException("store image " + ref, e);
+    /** Pulls {@code image} and returns the stored record (whose id is the CRI {@code image_ref}). */
+    public ImageRecord pull(String image, Credentials creds) {
+        ImageReference ref = parse(image);
+        try {
+            return images.put(puller.pull(ref, creds));
+        } catch (IOException e) {
+            throw new UncheckedIOException("store image " + ref, e);
+        }
     }
-  }
 
-  /** The image {@code image} names, if this node has it. */
-  public Optional<ImageRecord> find(String image) {
-    Optional<ImageRecord> direct = images.find(image);
-    if (direct.isPresent()) {
-      return direct;
+    /** The image {@code image} names, if this node has it. */
+    public Optional<ImageRecord> find(String image) {
+        Optional<ImageRecord> direct = images.find(image);
+        if (direct.isPresent()) {
+            return direct;
+        }
+        try {
+            return images.find(ImageReference.parse(image).toString());
+        } catch (IllegalArgumentException notAReference) {
+            return Optional.empty(); // neither an id nor a valid reference: nothing by that name
+        }
     }
-    try {
-      return images.find(ImageReference.parse(image).toString());
-    } catch (IllegalArgumentException notAReference) {
-      return Optional.empty(); // neither an id nor a valid reference: nothing by that name
-    }
-  }
 
-  public Collection<ImageRecord> list() {
-    return images.list();
-  }
+    public Collection<ImageRecord> list() {
+        return images.list();
+    }
 
-  /** The raw image config JSON (the OCI image config the id is the digest of). */
-  public byte[] rawConfig(ImageRecord image) {
-    try {
-      return content.read(image.id());
-    } catch (IOException e) {
-      throw new UncheckedIOException("read config of image " + image.id(), e);
+    /** The raw image config JSON (the OCI image config the id is the digest of). */
+    public byte[] rawConfig(ImageRecord image) {
+        try {
+            return content.read(image.id());
+        } catch (IOException e) {
+            throw new UncheckedIOException("read config of image " + image.id(), e);
+        }
     }
-  }
 
-  /** The parsed image config; cached, since kubelet asks for it before every container it creates. */
-  public ImageConfig config(ImageRecord image) {
-    return configs.computeIfAbsent(image.id(), id -> {
-      try {
-        return ImageConfig.parse(rawConfig(image));
-      } catch (ManifestException e) {
-        throw new IllegalStateException("stored config of image " + id + " does not parse: " + e.getMessage(), e);
-      }
-    });
-  }
+    /** The parsed image config; cached, since kubelet asks for it before every container it creates. */
+    public ImageConfig config(ImageRecord image) {
+        return configs.computeIfAbsent(image.id(), id -> {
+            try {
+                return ImageConfig.parse(rawConfig(image));
+            } catch (ManifestException e) {
+                throw new IllegalStateException(
+                        "stored config of image " + id + " does not parse: " + e.getMessage(), e);
+            }
+        });
+    }
 
-  /**
-   * Removes the image {@code image} names with all its tags, then whatever content and snapshots
-   * nothing uses any more. An unknown image is not an error (the CRI says removal is idempotent).
-   */
-  public void remove(String image) {
-    Optional<ImageRecord> found = find(image);
-    if (found.isEmpty()) {
-      return;
+    /**
+     * Removes the image {@code image} names with all its tags, then whatever content and snapshots
+     * nothing uses any more. An unknown image is not an error (the CRI says removal is idempotent).
+     */
+    public void remove(String image) {
+        Optional<ImageRecord> found = find(image);
+        if (found.isEmpty()) {
+            return;
+        }
+        synchronized (gcLock) {
+            try {
+                images.remove(found.get().id());
+                configs.remove(found.get().id());
+                collect();
+            } catch (IOException e) {
+                throw new UncheckedIOException("remove image " + found.get().id(), e);
+            }
+        }
     }
-    synchronized (gcLock) {
-      try {
-        images.remove(found.get().id());
-        configs.remove(found.get().id());
-        collect();
-      } catch (IOException e) {
-        throw new UncheckedIOException("remove image " + found.get().id(), e);
-      }
-    }
-  }
 
-  /** Removes snapshots and blobs that no image record names and no container uses. */
-  private void collect() throws IOException {
-    Set<String> keepSnapshots = new HashSet<>(snapshotsInUse.get());
-    Set<String> keepBlobs = new HashSet<>();
-    for (ImageRecord r : images.list()) {
-      keepSnapshots.addAll(r.chainIds());
-      keepBlobs.add(r.id());
-      keepBlobs.addAll(r.manifests());
-      r.layers().forEach(l -> keepBlobs.add(l.digest()));
+    /** Removes snapshots and blobs that no image record names and no container uses. */
+    private void collect() throws IOException {
+        Set<String> keepSnapshots = new HashSet<>(snapshotsInUse.get());
+        Set<String> keepBlobs = new HashSet<>();
+        for (ImageRecord r : images.list()) {
+            keepSnapshots.addAll(r.chainIds());
+            keepBlobs.add(r.id());
+            keepBlobs.addAll(r.manifests());
+            r.layers().forEach(l -> keepBlobs.add(l.digest()));
+        }
+        for (String chain : snapshots.list()) {
+            if (!keepSnapshots.contains(chain)) {
+                snapshots.remove(chain);
+                log.atDebug().addKeyValue("snapshot", chain).log("removed unused snapshot");
+            }
+        }
+        for (String blob : content.list()) {
+            if (!keepBlobs.contains(blob)) {
+                content.delete(blob);
+            }
+        }
     }
-    for (String chain : snapshots.list()) {
-      if (!keepSnapshots.contains(chain)) {
-        snapshots.remove(chain);
-        log.atDebug().addKeyValue("snapshot", chain).log("removed unused snapshot");
-      }
-    }
-    for (String blob : content.list()) {
-      if (!keepBlobs.contains(blob)) {
-        content.delete(blob);
-      }
-    }
-  }
 
-  private static ImageReference parse(String image) {
-    try {
-      return ImageReference.parse(image);
-    } catch (IllegalArgumentException e) {
-      throw new CriException.InvalidArgument("invalid image reference \"" + image + "\": " + e.getMessage());
+    private static ImageReference parse(String image) {
+        try {
+            return ImageReference.parse(image);
+        } catch (IllegalArgumentException e) {
+            throw new CriException.InvalidArgument("invalid image reference \"" + image + "\": " + e.getMessage());
+        }
     }
-  }
 }

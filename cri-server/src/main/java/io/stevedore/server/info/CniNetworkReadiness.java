@@ -13,25 +13,25 @@ import java.util.Optional;
  * directories. The network is the first config file by name, as libcni picks it.
  */
 public final class CniNetworkReadiness implements NetworkReadiness {
-  private final CniClient cni;
-  private final Path confDir;
+    private final CniClient cni;
+    private final Path confDir;
 
-  public CniNetworkReadiness(CniClient cni, Path confDir) {
-    this.cni = cni;
-    this.confDir = confDir;
-  }
-
-  @Override
-  public Optional<String> notReadyBecause() {
-    try {
-      Optional<NetworkConfigList> net = NetworkConfigs.loadFirst(confDir);
-      if (net.isEmpty()) {
-        return Optional.of("cni: no network config found in " + confDir);
-      }
-      cni.status(net.get());
-      return Optional.empty();
-    } catch (CniException e) {
-      return Optional.of("cni: " + e.getMessage());
+    public CniNetworkReadiness(CniClient cni, Path confDir) {
+        this.cni = cni;
+        this.confDir = confDir;
     }
-  }
+
+    @Override
+    public Optional<String> notReadyBecause() {
+        try {
+            Optional<NetworkConfigList> net = NetworkConfigs.loadFirst(confDir);
+            if (net.isEmpty()) {
+                return Optional.of("cni: no network config found in " + confDir);
+            }
+            cni.status(net.get());
+            return Optional.empty();
+        } catch (CniException e) {
+            return Optional.of("cni: " + e.getMessage());
+        }
+    }
 }

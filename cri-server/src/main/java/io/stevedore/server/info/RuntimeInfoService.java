@@ -20,91 +20,94 @@ import java.util.function.Supplier;
  * RuntimeConfig}).
  */
 public final class RuntimeInfoService {
-  private volatile String podCidr = "";
-  /** The condition reasons kubelet shows; the names containerd and CRI-O use. */
-  static final String NETWORK_NOT_READY = "NetworkPluginNotReady";
+    private volatile String podCidr = "";
+    /** The condition reasons kubelet shows; the names containerd and CRI-O use. */
+    static final String NETWORK_NOT_READY = "NetworkPluginNotReady";
 
-  private final String version;
-  private final List<String> handlers;
-  private final boolean systemdCgroups;
-  private final NetworkReadiness network;
-  private final Supplier<Map<String, String>> verboseInfo;
+    private final String version;
+    private final List<String> handlers;
+    private final boolean systemdCgroups;
+    private final NetworkReadiness network;
+    private final Supplier<Map<String, String>> verboseInfo;
 
-  /**
-   * @param handlers the configured runtime handler names; the default handler is also reported
-   *     under the empty name, which is what a pod without {@code runtime_handler} gets
-   * @param verboseInfo what {@code Status(verbose=true)} adds, each value a JSON document
-   */
-  public RuntimeInfoService(
-      String version,
-      List<String> handlers,
-      boolean systemdCgroups,
-      NetworkReadiness network,
-      Supplier<Map<String, String>> verboseInfo) {
-    this.version = version;
-    this.handlers = List.copyOf(handlers);
-    this.systemdCgroups = systemdCgroups;
-    this.network = network;
-    this.verboseInfo = verboseInfo;
-  }
-
-  public VersionResponse version() {
-    return VersionResponse.newBuilder()
-        .setVersion("0.1.0") // the kubelet-facing API version field; containerd and CRI-O send 0.1.0
-        .setRuntimeName("stevedore")
-        .setRuntimeVersion(version)
-        .setRuntimeApiVersion("v1")
-        .build();
-  }
-
-  public StatusResponse status(boolean verbose) {
-    var runtimeReady = RuntimeCondition.newBuilder().setType("RuntimeReady").setStatus(true);
-    var networkReady = RuntimeCondition.newBuilder().setType("NetworkReady");
-    network
-        .notReadyBecause()
-        .ifPresentOrElse(
-            why -> networkReady.setStatus(false).setReason(NETWORK_NOT_READY).setMessage(why),
-            () -> networkReady.setStatus(true));
-    var res =
-        StatusResponse.newBuilder()
-            .setStatus(RuntimeStatus.newBuilder().addConditions(runtimeReady).addConditions(networkReady))
-            .setFeatures(RuntimeFeatures.newBuilder().setSupplementalGroupsPolicy(false));
-    res.addRuntimeHandlers(handler(""));
-    handlers.forEach(h -> res.addRuntimeHandlers(handler(h)));
-    if (verbose) {
-      res.putAllInfo(verboseInfo.get());
+    /**
+     * @param handlers the configured runtime handler names; the default handler is also reported
+     *     under the empty name, which is what a pod without {@code runtime_handler} gets
+     * @param verboseInfo what {@code Status(verbose=true)} adds, each value a JSON document
+     */
+    public RuntimeInfoService(
+            String version,
+            List<String> handlers,
+            boolean systemdCgroups,
+            NetworkReadiness network,
+            Supplier<Map<String, String>> verboseInfo) {
+        this.version = version;
+        this.handlers = List.copyOf(handlers);
+        this.systemdCgroups = systemdCgroups;
+        this.network = network;
+        this.verboseInfo = verboseInfo;
     }
-    return res.build();
-  }
 
-  /**
-   * UpdateRuntimeConfig: kubelet tells the pod CIDR. The CNI config in use already has its own
-   * ranges, so it is recorded and shown, not applied (as containerd without a CNI template).
-   */
-  public void updateRuntimeConfig(String podCidr) {
-    if (!podCidr.isEmpty()) {
-      this.podCidr = podCidr;
+    public VersionResponse version() {
+        return VersionResponse.newBuilder()
+                .setVersion("0.1.0") // the kubelet-facing API version field; containerd and CRI-O send 0.1.0
+                .setRuntimeName("stevedore")
+                .setRuntimeVersion(version)
+                .setRuntimeApiVersion("v1")
+                .build();
     }
-  }
 
-  /** The pod CIDR kubelet last sent; empty until then. */
-  public String podCidr() {
-    return podCidr;
-  }
+    public StatusResponse status(boolean verbose) {
+        var runtimeReady = RuntimeCondition.newBuilder().setType("RuntimeReady").setStatus(true);
+        var networkReady = RuntimeCondition.newBuilder().setType("NetworkReady");
+        network.notReadyBecause()
+                .ifPresentOrElse(
+                        why -> networkReady
+                                .setStatus(false)
+                                .setReason(NETWORK_NOT_READY)
+                                .setMessage(why),
+                        () -> networkReady.setStatus(true));
+        var res = StatusResponse.newBuilder()
+                .setStatus(
+                        RuntimeStatus.newBuilder().addConditions(runtimeReady).addConditions(networkReady))
+                .setFeatures(RuntimeFeatures.newBuilder().setSupplementalGroupsPolicy(false));
+        res.addRuntimeHandlers(handler(""));
+        handlers.forEach(h -> res.addRuntimeHandlers(handler(h)));
+        if (verbose) {
+            res.putAllInfo(verboseInfo.get());
+        }
+        return res.build();
+    }
 
-  public RuntimeConfigResponse runtimeConfig() {
-    var driver = systemdCgroups ? CgroupDriver.SYSTEMD : CgroupDriver.CGROUPFS;
-    return RuntimeConfigResponse.newBuilder()
-        .setLinux(LinuxRuntimeConfiguration.newBuilder().setCgroupDriver(driver))
-        .build();
-  }
+    /**
+     * UpdateRuntimeConfig: kubelet tells the pod CIDR. The CNI config in use already has its own
+     * ranges, so it is recorded and shown, not applied (as containerd without a CNI template).
+     */
+    public void updateRuntimeConfig(String podCidr) {
+        if (!podCidr.isEmpty()) {
+            this.podCidr = podCidr;
+        }
+    }
 
-  // runc 1.1 has neither recursive read-only mounts nor id-mapped user namespaces.
-  private static RuntimeHandler handler(String name) {
-    return RuntimeHandler.newBuilder()
-        .setName(name)
-        .setFeatures(
-            RuntimeHandlerFeatures.newBuilder().setRecursiveReadOnlyMounts(false).setUserNamespaces(false))
-        .build();
-  }
+    /** The pod CIDR kubelet last sent; empty until then. */
+    public String podCidr() {
+        return podCidr;
+    }
+
+    public RuntimeConfigResponse runtimeConfig() {
+        var driver = systemdCgroups ? CgroupDriver.SYSTEMD : CgroupDriver.CGROUPFS;
+        return RuntimeConfigResponse.newBuilder()
+                .setLinux(LinuxRuntimeConfiguration.newBuilder().setCgroupDriver(driver))
+                .build();
+    }
+
+    // runc 1.1 has neither recursive read-only mounts nor id-mapped user namespaces.
+    private static RuntimeHandler handler(String name) {
+        return RuntimeHandler.newBuilder()
+                .setName(name)
+                .setFeatures(RuntimeHandlerFeatures.newBuilder()
+                        .setRecursiveReadOnlyMounts(false)
+                        .setUserNamespaces(false))
+                .build();
+    }
 }

@@ -12,9 +12,9 @@ import java.util.Optional;
  * {@link Logging#configure} applies the daemon's settings.
  */
 public final class DefaultConfigurator extends ContextAwareBase implements Configurator {
-  @Override
-  public ExecutionStatus configure(LoggerContext ctx) {
-    Logging.install(ctx, Level.INFO, Optional.empty());
-    return ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY;
-  }
+    @Override
+    public ExecutionStatus configure(LoggerContext ctx) {
+        Logging.install(ctx, Level.INFO, Optional.empty());
+        return ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY;
+    }
 }

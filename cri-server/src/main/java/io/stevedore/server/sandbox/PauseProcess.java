@@ -21,79 +21,79 @@ import java.util.concurrent.TimeUnit;
  * puts its pause container.
  */
 final class PauseProcess {
-  private final Path binary;
-  private final Path emptyRoot;
-  private final PodCgroups cgroups;
-  private final Syscalls sys;
+    private final Path binary;
+    private final Path emptyRoot;
+    private final PodCgroups cgroups;
+    private final Syscalls sys;
 
-  PauseProcess(Path binary, Path emptyRoot, PodCgroups cgroups, Syscalls sys) {
-    this.binary = binary;
-    this.emptyRoot = emptyRoot;
-    this.cgroups = cgroups;
-    this.sys = sys;
-  }
+    PauseProcess(Path binary, Path emptyRoot, PodCgroups cgroups, Syscalls sys) {
+        this.binary = binary;
+        this.emptyRoot = emptyRoot;
+        this.cgroups = cgroups;
+        this.sys = sys;
+    }
 
-  /** The pause's pid as the daemon sees it, with its start time (see {@link Procs}). */
-  record Started(int pid, long startTime) {}
+    /** The pause's pid as the daemon sees it, with its start time (see {@link Procs}). */
+    record Started(int pid, long startTime) {}
 
-  static String cgroup(SandboxRecord sb) {
-    return sb.cgroupParent() + "/" + sb.id();
-  }
+    static String cgroup(SandboxRecord sb) {
+        return sb.cgroupParent() + "/" + sb.id();
+    }
 
-  Started start(SandboxRecord sb) throws IOException, InterruptedException {
-    if (!Files.isDirectory(emptyRoot)) {
-      Files.createDirectories(emptyRoot);
-      Files.setPosixFilePermissions(emptyRoot, PosixFilePermissions.fromString("r-xr-xr-x"));
+    Started start(SandboxRecord sb) throws IOException, InterruptedException {
+        if (!Files.isDirectory(emptyRoot)) {
+            Files.createDirectories(emptyRoot);
+            Files.setPosixFilePermissions(emptyRoot, PosixFilePermissions.fromString("r-xr-xr-x"));
+        }
+        List<String> cmd = new ArrayList<>(List.of(binary.toString(), "--spawn", "--root", emptyRoot.toString()));
+        if (!sb.netns().isEmpty()) cmd.addAll(List.of("--net", sb.netns()));
+        if (!sb.ipcns().isEmpty()) cmd.addAll(List.of("--ipc", sb.ipcns()));
+        if (!sb.utsns().isEmpty()) cmd.addAll(List.of("--uts", sb.utsns()));
+        Process p = new ProcessBuilder(cmd)
+                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+                .start();
+        // It prints one line at most on either stream (the pipes never fill): wait first, so the
+        // timeout holds even if the launcher hangs.
+        if (!p.waitFor(10, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new IOException("stevedore-pause --spawn did not exit");
+        }
+        byte[] out = p.getInputStream().readAllBytes();
+        byte[] err = p.getErrorStream().readAllBytes();
+        if (p.exitValue() != 0) {
+            String msg = new String(err, StandardCharsets.UTF_8).strip();
+            throw new IOException(msg.isEmpty() ? "stevedore-pause --spawn exited " + p.exitValue() : msg);
+        }
+        int pid;
+        try {
+            pid = Integer.parseInt(new String(out, StandardCharsets.US_ASCII).strip());
+        } catch (NumberFormatException e) {
+            throw new IOException("stevedore-pause --spawn printed no pid", e);
+        }
+        var started = new Started(pid, Procs.startTime(pid));
+        try {
+            cgroups.join(cgroup(sb), pid);
+        } catch (IOException | RuntimeException e) {
+            stop(sb, started);
+            throw e;
+        }
+        return started;
     }
-    List<String> cmd = new ArrayList<>(List.of(binary.toString(), "--spawn", "--root", emptyRoot.toString()));
-    if (!sb.netns().isEmpty()) cmd.addAll(List.of("--net", sb.netns()));
-    if (!sb.ipcns().isEmpty()) cmd.addAll(List.of("--ipc", sb.ipcns()));
-    if (!sb.utsns().isEmpty()) cmd.addAll(List.of("--uts", sb.utsns()));
-    Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
-        .start();
-    // It prints one line at most on either stream (the pipes never fill): wait first, so the
-    // timeout holds even if the launcher hangs.
-    if (!p.waitFor(10, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      throw new IOException("stevedore-pause --spawn did not exit");
-    }
-    byte[] out = p.getInputStream().readAllBytes();
-    byte[] err = p.getErrorStream().readAllBytes();
-    if (p.exitValue() != 0) {
-      String msg = new String(err, StandardCharsets.UTF_8).strip();
-      throw new IOException(msg.isEmpty() ? "stevedore-pause --spawn exited " + p.exitValue() : msg);
-    }
-    int pid;
-    try {
-      pid = Integer.parseInt(new String(out, StandardCharsets.US_ASCII).strip());
-    } catch (NumberFormatException e) {
-      throw new IOException("stevedore-pause --spawn printed no pid", e);
-    }
-    var started = new Started(pid, Procs.startTime(pid));
-    try {
-      cgroups.join(cgroup(sb), pid);
-    } catch (IOException | RuntimeException e) {
-      stop(sb, started);
-      throw e;
-    }
-    return started;
-  }
 
-  /**
-   * Kills the pause (and so every process left in its PID namespace), waits until it is gone and
-   * removes its cgroup. Idempotent; a pid whose start time no longer matches is left alone.
-   */
-  void stop(SandboxRecord sb, Started pause) throws InterruptedException {
-    if (Procs.alive(pause.pid(), pause.startTime())) {
-      ProcessHandle.of(pause.pid()).ifPresent(ProcessHandle::destroyForcibly);
+    /**
+     * Kills the pause (and so every process left in its PID namespace), waits until it is gone and
+     * removes its cgroup. Idempotent; a pid whose start time no longer matches is left alone.
+     */
+    void stop(SandboxRecord sb, Started pause) throws InterruptedException {
+        if (Procs.alive(pause.pid(), pause.startTime())) {
+            ProcessHandle.of(pause.pid()).ifPresent(ProcessHandle::destroyForcibly);
+        }
+        // PID 1 of a namespace turns zombie only once every other process in it has been reaped.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!sys.reap(pause.pid()) && Procs.alive(pause.pid(), pause.startTime()) && System.nanoTime() < deadline) {
+            Thread.sleep(1);
+        }
+        sys.reap(pause.pid()); // our zombie (adopted), if it became one between the checks
+        cgroups.remove(cgroup(sb));
     }
-    // PID 1 of a namespace turns zombie only once every other process in it has been reaped.
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (!sys.reap(pause.pid()) && Procs.alive(pause.pid(), pause.startTime())
-        && System.nanoTime() < deadline) {
-      Thread.sleep(1);
-    }
-    sys.reap(pause.pid()); // our zombie (adopted), if it became one between the checks
-    cgroups.remove(cgroup(sb));
-  }
 }

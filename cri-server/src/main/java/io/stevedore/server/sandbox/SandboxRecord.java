@@ -24,34 +24,64 @@ import java.util.Objects;
  * @param ownCgroupParent whether stevedore made that cgroup (and removes it with the pod)
  */
 public record SandboxRecord(
-    String id,
-    String name,
-    byte[] config,
-    String runtimeHandler,
-    long createdAt,
-    boolean ready,
-    String netns,
-    String ipcns,
-    String utsns,
-    String shm,
-    int pausePid,
-    long pauseStartTime,
-    String ip,
-    List<String> additionalIps,
-    String cgroupParent,
-    boolean ownCgroupParent) {
-  public SandboxRecord {
-    Objects.requireNonNull(id, "id");
-    additionalIps = additionalIps == null ? List.of() : List.copyOf(additionalIps);
-  }
+        String id,
+        String name,
+        byte[] config,
+        String runtimeHandler,
+        long createdAt,
+        boolean ready,
+        String netns,
+        String ipcns,
+        String utsns,
+        String shm,
+        int pausePid,
+        long pauseStartTime,
+        String ip,
+        List<String> additionalIps,
+        String cgroupParent,
+        boolean ownCgroupParent) {
+    public SandboxRecord {
+        Objects.requireNonNull(id, "id");
+        additionalIps = additionalIps == null ? List.of() : List.copyOf(additionalIps);
+    }
 
-  SandboxRecord notReady() {
-    return new SandboxRecord(id, name, config, runtimeHandler, createdAt, false, netns, ipcns, utsns, shm, 0, 0,
-        ip, additionalIps, cgroupParent, ownCgroupParent);
-  }
+    SandboxRecord notReady() {
+        return new SandboxRecord(
+                id,
+                name,
+                config,
+                runtimeHandler,
+                createdAt,
+                false,
+                netns,
+                ipcns,
+                utsns,
+                shm,
+                0,
+                0,
+                ip,
+                additionalIps,
+                cgroupParent,
+                ownCgroupParent);
+    }
 
-  SandboxRecord withPause(int pid, long startTime) {
-    return new SandboxRecord(id, name, config, runtimeHandler, createdAt, ready, netns, ipcns, utsns, shm, pid,
-        startTime, ip, additionalIps, cgroupParent, ownCgroupParent);
-  }
+    SandboxRecord withPause(int pid, long startTime) {
+        return new SandboxRecord(
+                id,
+                name,
+                config,
+                runtimeHandler,
+                createdAt,
+                ready,
+                netns,
+                ipcns,
+                utsns,
+                shm,
+                pid,
+                startTime,
+                ip,
+                additionalIps,
+                cgroupParent,
+                ownCgroupParent);
+    }
 }

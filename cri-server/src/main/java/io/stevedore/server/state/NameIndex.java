@@ -9,24 +9,24 @@ import java.util.concurrent.ConcurrentHashMap;
  * name cannot both succeed.
  */
 public final class NameIndex {
-  private final ConcurrentHashMap<String, String> byName = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, String> byName = new ConcurrentHashMap<>();
 
-  /**
-   * Reserves {@code name} for {@code id}.
-   *
-   * @return empty when reserved (or already reserved for this id); else the id holding the name
-   */
-  public Optional<String> reserve(String name, String id) {
-    String prev = byName.putIfAbsent(name, id);
-    return prev == null || prev.equals(id) ? Optional.empty() : Optional.of(prev);
-  }
+    /**
+     * Reserves {@code name} for {@code id}.
+     *
+     * @return empty when reserved (or already reserved for this id); else the id holding the name
+     */
+    public Optional<String> reserve(String name, String id) {
+        String prev = byName.putIfAbsent(name, id);
+        return prev == null || prev.equals(id) ? Optional.empty() : Optional.of(prev);
+    }
 
-  /** Releases {@code name} if {@code id} holds it. */
-  public void release(String name, String id) {
-    byName.remove(name, id);
-  }
+    /** Releases {@code name} if {@code id} holds it. */
+    public void release(String name, String id) {
+        byName.remove(name, id);
+    }
 
-  public Optional<String> get(String name) {
-    return Optional.ofNullable(byName.get(name));
-  }
+    public Optional<String> get(String name) {
+        return Optional.ofNullable(byName.get(name));
+    }
 }

@@ -18,46 +18,46 @@ import org.slf4j.LoggerFactory;
  * delete a snapshot's directory. A tree left in the trash by a crash is deleted at the next start.
  */
 public final class Trash {
-  private static final Logger log = LoggerFactory.getLogger(Trash.class);
+    private static final Logger log = LoggerFactory.getLogger(Trash.class);
 
-  private final Path dir;
-  private final AtomicLong seq = new AtomicLong();
+    private final Path dir;
+    private final AtomicLong seq = new AtomicLong();
 
-  /** Uses (and creates) {@code dir}; what an earlier run left there is deleted in the background. */
-  public Trash(Path dir) throws IOException {
-    this.dir = Files.createDirectories(dir);
-    try (Stream<Path> s = Files.list(dir)) {
-      for (Path p : s.toList()) {
-        deleteLater(p);
-      }
+    /** Uses (and creates) {@code dir}; what an earlier run left there is deleted in the background. */
+    public Trash(Path dir) throws IOException {
+        this.dir = Files.createDirectories(dir);
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : s.toList()) {
+                deleteLater(p);
+            }
+        }
     }
-  }
 
-  /**
-   * Takes {@code p} out of the way now and deletes it soon; nothing when it does not exist.
-   * Refuses, as {@link Dirs#deleteTree} does, while anything at or under it is mounted. A tree on
-   * another filesystem than the trash is deleted in place.
-   */
-  public void discard(Path p) throws IOException {
-    if (!Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) return;
-    Dirs.refuseMounted(p, Dirs.mountPoints());
-    Path target = dir.resolve(p.getFileName() + "." + seq.incrementAndGet());
-    try {
-      Files.move(p, target, StandardCopyOption.ATOMIC_MOVE);
-    } catch (AtomicMoveNotSupportedException crossDevice) {
-      Dirs.deleteTree(p);
-      return;
+    /**
+     * Takes {@code p} out of the way now and deletes it soon; nothing when it does not exist.
+     * Refuses, as {@link Dirs#deleteTree} does, while anything at or under it is mounted. A tree on
+     * another filesystem than the trash is deleted in place.
+     */
+    public void discard(Path p) throws IOException {
+        if (!Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) return;
+        Dirs.refuseMounted(p, Dirs.mountPoints());
+        Path target = dir.resolve(p.getFileName() + "." + seq.incrementAndGet());
+        try {
+            Files.move(p, target, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException crossDevice) {
+            Dirs.deleteTree(p);
+            return;
+        }
+        deleteLater(target);
     }
-    deleteLater(target);
-  }
 
-  private static void deleteLater(Path p) {
-    Thread.ofVirtual().name("trash").start(() -> {
-      try {
-        Dirs.deleteTree(p);
-      } catch (IOException | RuntimeException e) {
-        log.atWarn().addKeyValue("path", p).setCause(e).log("deleting a discarded tree failed");
-      }
-    });
-  }
+    private static void deleteLater(Path p) {
+        Thread.ofVirtual().name("trash").start(() -> {
+            try {
+                Dirs.deleteTree(p);
+            } catch (IOException | RuntimeException e) {
+                log.atWarn().addKeyValue("path", p).setCause(e).log("deleting a discarded tree failed");
+            }
+        });
+    }
 }

@@ -19,18 +19,18 @@ import java.util.OptionalLong;
  * @param pids tasks in the cgroup; empty where the pids controller is not available
  */
 public record CgroupSample(
-    Instant timestamp,
-    long cpuUsageNanos,
-    long memoryUsageBytes,
-    long workingSetBytes,
-    long rssBytes,
-    long pageFaults,
-    long majorPageFaults,
-    OptionalLong memoryLimitBytes,
-    OptionalLong pids) {
-  public CgroupSample {
-    Objects.requireNonNull(timestamp, "timestamp");
-    Objects.requireNonNull(memoryLimitBytes, "memoryLimitBytes");
-    Objects.requireNonNull(pids, "pids");
-  }
+        Instant timestamp,
+        long cpuUsageNanos,
+        long memoryUsageBytes,
+        long workingSetBytes,
+        long rssBytes,
+        long pageFaults,
+        long majorPageFaults,
+        OptionalLong memoryLimitBytes,
+        OptionalLong pids) {
+    public CgroupSample {
+        Objects.requireNonNull(timestamp, "timestamp");
+        Objects.requireNonNull(memoryLimitBytes, "memoryLimitBytes");
+        Objects.requireNonNull(pids, "pids");
+    }
 }

@@ -32,121 +32,124 @@ import org.slf4j.LoggerFactory;
  * Optional#empty()}, never an exception, and the reader is killed at the timeout. Thread-safe.
  */
 public final class NetworkStats {
-  /** The interface CNI plugins create for the pod; containerd reports it as the default. */
-  public static final String DEFAULT_INTERFACE = "eth0";
+    /** The interface CNI plugins create for the pod; containerd reports it as the default. */
+    public static final String DEFAULT_INTERFACE = "eth0";
 
-  private static final Logger log = LoggerFactory.getLogger(NetworkStats.class);
-  private static final int MAX_OUTPUT = 1 << 20;
+    private static final Logger log = LoggerFactory.getLogger(NetworkStats.class);
+    private static final int MAX_OUTPUT = 1 << 20;
 
-  private final Duration timeout;
-  private final InstantSource clock;
-  private final Function<Path, List<String>> command;
+    private final Duration timeout;
+    private final InstantSource clock;
+    private final Function<Path, List<String>> command;
 
-  public NetworkStats(Duration timeout, InstantSource clock) {
-    this(timeout, clock, pin -> List.of("nsenter", "--net=" + pin, "cat", "/proc/net/dev"));
-  }
-
-  /** @param command the reader's argv for a pin; tests substitute their own */
-  NetworkStats(Duration timeout, InstantSource clock, Function<Path, List<String>> command) {
-    this.timeout = timeout;
-    this.clock = clock;
-    this.command = command;
-  }
-
-  /** @param netnsPin the bind-mounted namespace, e.g. {@code /run/netns/cni-…} */
-  public Optional<NetworkUsage> read(Path netnsPin) {
-    if (!Files.exists(netnsPin)) {
-      return Optional.empty();
+    public NetworkStats(Duration timeout, InstantSource clock) {
+        this(timeout, clock, pin -> List.of("nsenter", "--net=" + pin, "cat", "/proc/net/dev"));
     }
-    Instant at = clock.instant();
-    Process p = null;
-    try {
-      p = new ProcessBuilder(command.apply(netnsPin))
-          .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
-          .redirectError(ProcessBuilder.Redirect.DISCARD)
-          .start();
-      // read while it runs: a host with many interfaces could fill the pipe and stall the reader
-      InputStream stdout = p.getInputStream();
-      var out = new FutureTask<>(() -> stdout.readNBytes(MAX_OUTPUT));
-      Thread.ofVirtual().name("netstats-" + netnsPin.getFileName()).start(out);
-      long deadline = System.nanoTime() + timeout.toNanos();
-      if (!p.waitFor(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
-        log.atDebug().addKeyValue("netns", netnsPin).log("network stats: reader timed out after {}", timeout);
-        return Optional.empty();
-      }
-      // it exited, so end of file is at most a moment away even when the deadline has just passed
-      long grace = Math.max(deadline - System.nanoTime(), TimeUnit.MILLISECONDS.toNanos(100));
-      byte[] bytes = out.get(grace, TimeUnit.NANOSECONDS);
-      if (p.exitValue() != 0) {
-        log.atDebug().addKeyValue("netns", netnsPin).log("network stats: reader exited with {}", p.exitValue());
-        return Optional.empty();
-      }
-      return Optional.of(parse(new String(bytes, StandardCharsets.UTF_8), at));
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return Optional.empty();
-    } catch (IOException | ExecutionException | TimeoutException | RuntimeException e) {
-      log.atDebug().setCause(e).addKeyValue("netns", netnsPin).log("network stats: no reading");
-      return Optional.empty();
-    } finally {
-      if (p != null) {
-        p.destroyForcibly(); // no-op once it exited; on a timeout, the reader thread then sees EOF
-        closeQuietly(p);
-      }
-    }
-  }
 
-  private static void closeQuietly(Process p) {
-    try {
-      p.getInputStream().close();
-    } catch (IOException e) {
-      // nothing left to release
+    /** @param command the reader's argv for a pin; tests substitute their own */
+    NetworkStats(Duration timeout, InstantSource clock, Function<Path, List<String>> command) {
+        this.timeout = timeout;
+        this.clock = clock;
+        this.command = command;
     }
-  }
 
-  /**
-   * Parses {@code /proc/net/dev}: two header lines, then {@code name: rx-bytes rx-packets rx-errs
-   * rx-drop rx-fifo rx-frame rx-compressed rx-multicast tx-bytes tx-packets tx-errs ...} per
-   * interface (a large counter may touch the colon). Loopback is left out and the default
-   * interface is {@code eth0}, else the first one listed, as in containerd's {@code
-   * sandbox_stats_linux.go}; lines that do not parse are skipped.
-   */
-  static NetworkUsage parse(String procNetDev, Instant at) {
-    var usage = NetworkUsage.newBuilder().setTimestamp(CriStats.nanos(at));
-    for (String line : procNetDev.split("\n")) {
-      int colon = line.indexOf(':');
-      if (colon < 0) {
-        continue; // header
-      }
-      String name = line.substring(0, colon).strip();
-      String[] f = line.substring(colon + 1).strip().split("\\s+");
-      if (name.isEmpty() || name.equals("lo") || f.length < 11) {
-        continue;
-      }
-      NetworkInterfaceUsage iface;
-      try {
-        iface = NetworkInterfaceUsage.newBuilder()
-            .setName(name)
-            .setRxBytes(u64(f[0]))
-            .setRxErrors(u64(f[2]))
-            .setTxBytes(u64(f[8]))
-            .setTxErrors(u64(f[10]))
-            .build();
-      } catch (NumberFormatException e) {
-        continue;
-      }
-      usage.addInterfaces(iface);
-      if (name.equals(DEFAULT_INTERFACE)) {
-        usage.setDefaultInterface(iface);
-      }
+    /** @param netnsPin the bind-mounted namespace, e.g. {@code /run/netns/cni-…} */
+    public Optional<NetworkUsage> read(Path netnsPin) {
+        if (!Files.exists(netnsPin)) {
+            return Optional.empty();
+        }
+        Instant at = clock.instant();
+        Process p = null;
+        try {
+            p = new ProcessBuilder(command.apply(netnsPin))
+                    .redirectInput(
+                            ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+                    .redirectError(ProcessBuilder.Redirect.DISCARD)
+                    .start();
+            // read while it runs: a host with many interfaces could fill the pipe and stall the reader
+            InputStream stdout = p.getInputStream();
+            var out = new FutureTask<>(() -> stdout.readNBytes(MAX_OUTPUT));
+            Thread.ofVirtual().name("netstats-" + netnsPin.getFileName()).start(out);
+            long deadline = System.nanoTime() + timeout.toNanos();
+            if (!p.waitFor(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
+                log.atDebug().addKeyValue("netns", netnsPin).log("network stats: reader timed out after {}", timeout);
+                return Optional.empty();
+            }
+            // it exited, so end of file is at most a moment away even when the deadline has just passed
+            long grace = Math.max(deadline - System.nanoTime(), TimeUnit.MILLISECONDS.toNanos(100));
+            byte[] bytes = out.get(grace, TimeUnit.NANOSECONDS);
+            if (p.exitValue() != 0) {
+                log.atDebug().addKeyValue("netns", netnsPin).log("network stats: reader exited with {}", p.exitValue());
+                return Optional.empty();
+            }
+            return Optional.of(parse(new String(bytes, StandardCharsets.UTF_8), at));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Optional.empty();
+        } catch (IOException | ExecutionException | TimeoutException | RuntimeException e) {
+            log.atDebug().setCause(e).addKeyValue("netns", netnsPin).log("network stats: no reading");
+            return Optional.empty();
+        } finally {
+            if (p != null) {
+                p.destroyForcibly(); // no-op once it exited; on a timeout, the reader thread then sees EOF
+                closeQuietly(p);
+            }
+        }
     }
-    if (!usage.hasDefaultInterface() && usage.getInterfacesCount() > 0) {
-      usage.setDefaultInterface(usage.getInterfaces(0));
-    }
-    return usage.build();
-  }
 
-  private static UInt64Value u64(String counter) {
-    return UInt64Value.newBuilder().setValue(Long.parseUnsignedLong(counter)).build();
-  }
+    private static void closeQuietly(Process p) {
+        try {
+            p.getInputStream().close();
+        } catch (IOException e) {
+            // nothing left to release
+        }
+    }
+
+    /**
+     * Parses {@code /proc/net/dev}: two header lines, then {@code name: rx-bytes rx-packets rx-errs
+     * rx-drop rx-fifo rx-frame rx-compressed rx-multicast tx-bytes tx-packets tx-errs ...} per
+     * interface (a large counter may touch the colon). Loopback is left out and the default
+     * interface is {@code eth0}, else the first one listed, as in containerd's {@code
+     * sandbox_stats_linux.go}; lines that do not parse are skipped.
+     */
+    static NetworkUsage parse(String procNetDev, Instant at) {
+        var usage = NetworkUsage.newBuilder().setTimestamp(CriStats.nanos(at));
+        for (String line : procNetDev.split("\n")) {
+            int colon = line.indexOf(':');
+            if (colon < 0) {
+                continue; // header
+            }
+            String name = line.substring(0, colon).strip();
+            String[] f = line.substring(colon + 1).strip().split("\\s+");
+            if (name.isEmpty() || name.equals("lo") || f.length < 11) {
+                continue;
+            }
+            NetworkInterfaceUsage iface;
+            try {
+                iface = NetworkInterfaceUsage.newBuilder()
+                        .setName(name)
+                        .setRxBytes(u64(f[0]))
+                        .setRxErrors(u64(f[2]))
+                        .setTxBytes(u64(f[8]))
+                        .setTxErrors(u64(f[10]))
+                        .build();
+            } catch (NumberFormatException e) {
+                continue;
+            }
+            usage.addInterfaces(iface);
+            if (name.equals(DEFAULT_INTERFACE)) {
+                usage.setDefaultInterface(iface);
+            }
+        }
+        if (!usage.hasDefaultInterface() && usage.getInterfacesCount() > 0) {
+            usage.setDefaultInterface(usage.getInterfaces(0));
+        }
+        return usage.build();
+    }
+
+    private static UInt64Value u64(String counter) {
+        return UInt64Value.newBuilder()
+                .setValue(Long.parseUnsignedLong(counter))
+                .build();
+    }
 }

@@ -22,89 +22,104 @@ import java.util.Optional;
 
 /** Container and pod stats from their cgroups, writable layers and network namespaces. */
 public final class StatsService {
-  private final SandboxService sandboxes;
-  private final ContainerService containers;
-  private final CgroupStats cgroups;
-  private final CriStats cri = new CriStats(InstantSource.system());
-  private final NetworkStats network = new NetworkStats(Duration.ofSeconds(2), InstantSource.system());
+    private final SandboxService sandboxes;
+    private final ContainerService containers;
+    private final CgroupStats cgroups;
+    private final CriStats cri = new CriStats(InstantSource.system());
+    private final NetworkStats network = new NetworkStats(Duration.ofSeconds(2), InstantSource.system());
 
-  public StatsService(SandboxService sandboxes, ContainerService containers, CgroupStats cgroups) {
-    this.sandboxes = sandboxes;
-    this.containers = containers;
-    this.cgroups = cgroups;
-  }
-
-  public ContainerStats container(String id) {
-    return stats(containers.record(id));
-  }
-
-  public List<ContainerStats> containers(ContainerStatsFilter f) {
-    return containers.records().stream()
-        .filter(r -> f.getId().isEmpty() || r.id().startsWith(f.getId()))
-        .filter(r -> f.getPodSandboxId().isEmpty() || r.sandboxId().startsWith(f.getPodSandboxId()))
-        .filter(r -> r.status().state() != ContainerState.CONTAINER_EXITED)
-        .map(this::stats)
-        .filter(s -> s.getAttributes().getLabelsMap().entrySet().containsAll(f.getLabelSelectorMap().entrySet()))
-        .toList();
-  }
-
-  public PodSandboxStats pod(String id) {
-    return stats(sandboxes.record(id));
-  }
-
-  public List<PodSandboxStats> pods(PodSandboxStatsFilter f) {
-    return sandboxes.records().stream()
-        .filter(r -> f.getId().isEmpty() || r.id().startsWith(f.getId()))
-        .filter(SandboxRecord::ready)
-        .map(this::stats)
-        .filter(s -> s.getAttributes().getLabelsMap().entrySet().containsAll(f.getLabelSelectorMap().entrySet()))
-        .toList();
-  }
-
-  private ContainerStats stats(ContainerRecord r) {
-    ContainerConfig cfg = containerConfig(r);
-    Optional<CgroupSample> sample = r.status().state() == ContainerState.CONTAINER_RUNNING && !r.cgroupsPath().isEmpty()
-        ? cgroups.read(r.cgroupsPath()) : Optional.empty();
-    Path upper = containers.upperDir(r.id());
-    return ContainerStats.newBuilder()
-        .setAttributes(ContainerAttributes.newBuilder().setId(r.id()).setMetadata(cfg.getMetadata())
-            .putAllLabels(cfg.getLabelsMap()).putAllAnnotations(cfg.getAnnotationsMap()))
-        .setCpu(cri.cpu(r.id(), sample))
-        .setMemory(cri.memory(sample))
-        .setWritableLayer(DiskUsage.of(upper).toProto(java.time.Instant.now(), upper))
-        .build();
-  }
-
-  private PodSandboxStats stats(SandboxRecord r) {
-    PodSandboxConfig cfg;
-    try {
-      cfg = PodSandboxConfig.parseFrom(r.config());
-    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
-      throw new IllegalStateException(e);
+    public StatsService(SandboxService sandboxes, ContainerService containers, CgroupStats cgroups) {
+        this.sandboxes = sandboxes;
+        this.containers = containers;
+        this.cgroups = cgroups;
     }
-    Optional<CgroupSample> sample = cgroups.read(r.cgroupParent());
-    var linux = LinuxPodSandboxStats.newBuilder()
-        .setCpu(cri.cpu("pod:" + r.id(), sample))
-        .setMemory(cri.memory(sample));
-    cri.process(sample).ifPresent(linux::setProcess);
-    if (!r.netns().isEmpty() && r.ready()) {
-      network.read(Path.of(r.netns())).ifPresent(linux::setNetwork);
-    }
-    containers.records().stream().filter(c -> c.sandboxId().equals(r.id()))
-        .filter(c -> c.status().state() == ContainerState.CONTAINER_RUNNING)
-        .forEach(c -> linux.addContainers(stats(c)));
-    return PodSandboxStats.newBuilder()
-        .setAttributes(PodSandboxAttributes.newBuilder().setId(r.id()).setMetadata(cfg.getMetadata())
-            .putAllLabels(cfg.getLabelsMap()).putAllAnnotations(cfg.getAnnotationsMap()))
-        .setLinux(linux)
-        .build();
-  }
 
-  private static ContainerConfig containerConfig(ContainerRecord r) {
-    try {
-      return ContainerConfig.parseFrom(r.config());
-    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
-      throw new IllegalStateException(e);
+    public ContainerStats container(String id) {
+        return stats(containers.record(id));
     }
-  }
+
+    public List<ContainerStats> containers(ContainerStatsFilter f) {
+        return containers.records().stream()
+                .filter(r -> f.getId().isEmpty() || r.id().startsWith(f.getId()))
+                .filter(r -> f.getPodSandboxId().isEmpty() || r.sandboxId().startsWith(f.getPodSandboxId()))
+                .filter(r -> r.status().state() != ContainerState.CONTAINER_EXITED)
+                .map(this::stats)
+                .filter(s -> s.getAttributes()
+                        .getLabelsMap()
+                        .entrySet()
+                        .containsAll(f.getLabelSelectorMap().entrySet()))
+                .toList();
+    }
+
+    public PodSandboxStats pod(String id) {
+        return stats(sandboxes.record(id));
+    }
+
+    public List<PodSandboxStats> pods(PodSandboxStatsFilter f) {
+        return sandboxes.records().stream()
+                .filter(r -> f.getId().isEmpty() || r.id().startsWith(f.getId()))
+                .filter(SandboxRecord::ready)
+                .map(this::stats)
+                .filter(s -> s.getAttributes()
+                        .getLabelsMap()
+                        .entrySet()
+                        .containsAll(f.getLabelSelectorMap().entrySet()))
+                .toList();
+    }
+
+    private ContainerStats stats(ContainerRecord r) {
+        ContainerConfig cfg = containerConfig(r);
+        Optional<CgroupSample> sample = r.status().state() == ContainerState.CONTAINER_RUNNING
+                        && !r.cgroupsPath().isEmpty()
+                ? cgroups.read(r.cgroupsPath())
+                : Optional.empty();
+        Path upper = containers.upperDir(r.id());
+        return ContainerStats.newBuilder()
+                .setAttributes(ContainerAttributes.newBuilder()
+                        .setId(r.id())
+                        .setMetadata(cfg.getMetadata())
+                        .putAllLabels(cfg.getLabelsMap())
+                        .putAllAnnotations(cfg.getAnnotationsMap()))
+                .setCpu(cri.cpu(r.id(), sample))
+                .setMemory(cri.memory(sample))
+                .setWritableLayer(DiskUsage.of(upper).toProto(java.time.Instant.now(), upper))
+                .build();
+    }
+
+    private PodSandboxStats stats(SandboxRecord r) {
+        PodSandboxConfig cfg;
+        try {
+            cfg = PodSandboxConfig.parseFrom(r.config());
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw new IllegalStateException(e);
+        }
+        Optional<CgroupSample> sample = cgroups.read(r.cgroupParent());
+        var linux = LinuxPodSandboxStats.newBuilder()
+                .setCpu(cri.cpu("pod:" + r.id(), sample))
+                .setMemory(cri.memory(sample));
+        cri.process(sample).ifPresent(linux::setProcess);
+        if (!r.netns().isEmpty() && r.ready()) {
+            network.read(Path.of(r.netns())).ifPresent(linux::setNetwork);
+        }
+        containers.records().stream()
+                .filter(c -> c.sandboxId().equals(r.id()))
+                .filter(c -> c.status().state() == ContainerState.CONTAINER_RUNNING)
+                .forEach(c -> linux.addContainers(stats(c)));
+        return PodSandboxStats.newBuilder()
+                .setAttributes(PodSandboxAttributes.newBuilder()
+                        .setId(r.id())
+                        .setMetadata(cfg.getMetadata())
+                        .putAllLabels(cfg.getLabelsMap())
+                        .putAllAnnotations(cfg.getAnnotationsMap()))
+                .setLinux(linux)
+                .build();
+    }
+
+    private static ContainerConfig containerConfig(ContainerRecord r) {
+        try {
+            return ContainerConfig.parseFrom(r.config());
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw new IllegalStateException(e);
+        }
+    }
 }

@@ -16,4 +16,8 @@ import java.util.concurrent.CompletableFuture;
  *     runtime then stops the exec'd process and releases what it holds
  */
 public record CommandIo(
-    InputStream stdin, OutputStream stdout, OutputStream stderr, TerminalSizes resize, CompletableFuture<Void> gone) {}
+        InputStream stdin,
+        OutputStream stdout,
+        OutputStream stderr,
+        TerminalSizes resize,
+        CompletableFuture<Void> gone) {}

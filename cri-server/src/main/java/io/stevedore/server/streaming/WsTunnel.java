@@ -17,24 +17,26 @@ import java.util.List;
  * nothing, each message's payload continues the stream.
  */
 final class WsTunnel extends MessageToMessageCodec<WebSocketFrame, ByteBuf> {
-  @Override
-  protected void encode(ChannelHandlerContext ctx, ByteBuf msg, List<Object> out) {
-    if (msg.isReadable()) {
-      out.add(new BinaryWebSocketFrame(msg.retain()));
-    } else {
-      out.add(msg.retain()); // an empty flush marker: nothing to frame
+    @Override
+    protected void encode(ChannelHandlerContext ctx, ByteBuf msg, List<Object> out) {
+        if (msg.isReadable()) {
+            out.add(new BinaryWebSocketFrame(msg.retain()));
+        } else {
+            out.add(msg.retain()); // an empty flush marker: nothing to frame
+        }
     }
-  }
 
-  @Override
-  protected void decode(ChannelHandlerContext ctx, WebSocketFrame frame, List<Object> out) {
-    switch (frame) {
-      case BinaryWebSocketFrame f -> out.add(f.content().retain());
-      case io.netty.handler.codec.http.websocketx.ContinuationWebSocketFrame f -> out.add(f.content().retain());
-      case PingWebSocketFrame f -> ctx.writeAndFlush(new PongWebSocketFrame(f.content().retain()));
-      case CloseWebSocketFrame f -> ctx.writeAndFlush(new CloseWebSocketFrame(f.statusCode(), ""))
-          .addListener(ChannelFutureListener.CLOSE);
-      default -> {} // text or pong: not part of the tunnel
+    @Override
+    protected void decode(ChannelHandlerContext ctx, WebSocketFrame frame, List<Object> out) {
+        switch (frame) {
+            case BinaryWebSocketFrame f -> out.add(f.content().retain());
+            case io.netty.handler.codec.http.websocketx.ContinuationWebSocketFrame f ->
+                out.add(f.content().retain());
+            case PingWebSocketFrame f ->
+                ctx.writeAndFlush(new PongWebSocketFrame(f.content().retain()));
+            case CloseWebSocketFrame f ->
+                ctx.writeAndFlush(new CloseWebSocketFrame(f.statusCode(), "")).addListener(ChannelFutureListener.CLOSE);
+            default -> {} // text or pong: not part of the tunnel
+        }
     }
-  }
 }

@@ -15,48 +15,48 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class PodCgroupsTest {
-  private static final Path CGROUPFS = Path.of("/sys/fs/cgroup");
+    private static final Path CGROUPFS = Path.of("/sys/fs/cgroup");
 
-  @Test
-  void join_pathWithDotDot_isRefusedBeforeAnythingIsMade(@TempDir Path tmp) throws Exception {
-    var cgroups = new PodCgroups(tmp);
-    Files.createDirectories(tmp.resolve("memory"));
+    @Test
+    void join_pathWithDotDot_isRefusedBeforeAnythingIsMade(@TempDir Path tmp) throws Exception {
+        var cgroups = new PodCgroups(tmp);
+        Files.createDirectories(tmp.resolve("memory"));
 
-    var e = assertThrows(IllegalArgumentException.class, () -> cgroups.join("/kubepods/../../etc", 1));
+        var e = assertThrows(IllegalArgumentException.class, () -> cgroups.join("/kubepods/../../etc", 1));
 
-    assertTrue(e.getMessage().contains("\"..\""), e.getMessage());
-    assertEquals(List.of(), Files.list(tmp.resolve("memory")).toList());
-  }
-
-  /** The real cgroupfs: every hierarchy (v1) or the unified one (v2), cpuset included. */
-  @Test
-  void join_realCgroupfs_movesTheProcessIntoEveryHierarchyAndRemoveDeletesIt() throws Exception {
-    assumeTrue("root".equals(System.getProperty("user.name")), "cgroups need root");
-    assumeTrue(Files.isWritable(CGROUPFS), "cgroupfs is not writable here");
-    String parent = "/stevedore-test-" + Dirs.newId().substring(0, 12);
-    String path = parent + "/pause";
-    var cgroups = new PodCgroups(CGROUPFS);
-    Process p = new ProcessBuilder("cat").start();
-    try {
-      cgroups.join(path, (int) p.pid());
-
-      List<String> lines = Files.readAllLines(Path.of("/proc", Long.toString(p.pid()), "cgroup"));
-      assertFalse(lines.isEmpty());
-      for (String line : lines) {
-        if (line.contains(":name=") && !line.contains("name=systemd")) continue; // not ours to manage
-        assertTrue(line.endsWith(":" + path), "in " + path + ": " + lines);
-      }
-    } finally {
-      p.getOutputStream().close();
-      p.destroyForcibly();
-      assertTrue(p.waitFor(10, TimeUnit.SECONDS));
-      cgroups.remove(path);
-      cgroups.remove(parent);
+        assertTrue(e.getMessage().contains("\"..\""), e.getMessage());
+        assertEquals(List.of(), Files.list(tmp.resolve("memory")).toList());
     }
-    try (var hs = Files.list(CGROUPFS)) {
-      for (Path h : hs.toList()) {
-        assertFalse(Files.exists(h.resolve(parent.substring(1))), "left in " + h);
-      }
+
+    /** The real cgroupfs: every hierarchy (v1) or the unified one (v2), cpuset included. */
+    @Test
+    void join_realCgroupfs_movesTheProcessIntoEveryHierarchyAndRemoveDeletesIt() throws Exception {
+        assumeTrue("root".equals(System.getProperty("user.name")), "cgroups need root");
+        assumeTrue(Files.isWritable(CGROUPFS), "cgroupfs is not writable here");
+        String parent = "/stevedore-test-" + Dirs.newId().substring(0, 12);
+        String path = parent + "/pause";
+        var cgroups = new PodCgroups(CGROUPFS);
+        Process p = new ProcessBuilder("cat").start();
+        try {
+            cgroups.join(path, (int) p.pid());
+
+            List<String> lines = Files.readAllLines(Path.of("/proc", Long.toString(p.pid()), "cgroup"));
+            assertFalse(lines.isEmpty());
+            for (String line : lines) {
+                if (line.contains(":name=") && !line.contains("name=systemd")) continue; // not ours to manage
+                assertTrue(line.endsWith(":" + path), "in " + path + ": " + lines);
+            }
+        } finally {
+            p.getOutputStream().close();
+            p.destroyForcibly();
+            assertTrue(p.waitFor(10, TimeUnit.SECONDS));
+            cgroups.remove(path);
+            cgroups.remove(parent);
+        }
+        try (var hs = Files.list(CGROUPFS)) {
+            for (Path h : hs.toList()) {
+                assertFalse(Files.exists(h.resolve(parent.substring(1))), "left in " + h);
+            }
+        }
     }
-  }
 }

@@ -20,104 +20,134 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class SandboxProtosTest {
-  private static final ObjectMapper JSON = new ObjectMapper();
-  private static final String ID = "s".repeat(64);
-  private static final PodSandboxMetadata META = PodSandboxMetadata.newBuilder()
-      .setName("pod-a").setNamespace("default").setUid("uid-1").setAttempt(1).build();
-  private static final NamespaceOption NS = NamespaceOption.newBuilder()
-      .setNetwork(NamespaceMode.POD).setPid(NamespaceMode.CONTAINER).setIpc(NamespaceMode.POD).build();
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String ID = "s".repeat(64);
+    private static final PodSandboxMetadata META = PodSandboxMetadata.newBuilder()
+            .setName("pod-a")
+            .setNamespace("default")
+            .setUid("uid-1")
+            .setAttempt(1)
+            .build();
+    private static final NamespaceOption NS = NamespaceOption.newBuilder()
+            .setNetwork(NamespaceMode.POD)
+            .setPid(NamespaceMode.CONTAINER)
+            .setIpc(NamespaceMode.POD)
+            .build();
 
-  private static PodSandboxConfig config() {
-    return PodSandboxConfig.newBuilder()
-        .setMetadata(META)
-        .setHostname("pod-a-host")
-        .putLabels("app", "web")
-        .putAnnotations("note", "hello")
-        .setLinux(LinuxPodSandboxConfig.newBuilder()
-            .setSecurityContext(LinuxSandboxSecurityContext.newBuilder().setNamespaceOptions(NS)))
-        .build();
-  }
+    private static PodSandboxConfig config() {
+        return PodSandboxConfig.newBuilder()
+                .setMetadata(META)
+                .setHostname("pod-a-host")
+                .putLabels("app", "web")
+                .putAnnotations("note", "hello")
+                .setLinux(LinuxPodSandboxConfig.newBuilder()
+                        .setSecurityContext(
+                                LinuxSandboxSecurityContext.newBuilder().setNamespaceOptions(NS)))
+                .build();
+    }
 
-  private static SandboxRecord record(boolean ready) {
-    return new SandboxRecord(ID, "pod-a_default_uid-1_1", config().toByteArray(), "runc", 1_000L, ready,
-        "/run/stevedore/netns/x", "/run/stevedore/ipcns/x", "/run/stevedore/utsns/x", "/run/stevedore/shm/x",
-        4242, 99, "10.88.0.5", List.of("fd00::5", "10.99.0.5"), "/kubepods/pod-x", true);
-  }
+    private static SandboxRecord record(boolean ready) {
+        return new SandboxRecord(
+                ID,
+                "pod-a_default_uid-1_1",
+                config().toByteArray(),
+                "runc",
+                1_000L,
+                ready,
+                "/run/stevedore/netns/x",
+                "/run/stevedore/ipcns/x",
+                "/run/stevedore/utsns/x",
+                "/run/stevedore/shm/x",
+                4242,
+                99,
+                "10.88.0.5",
+                List.of("fd00::5", "10.99.0.5"),
+                "/kubepods/pod-x",
+                true);
+    }
 
-  @Test
-  void sandbox_carriesIdMetadataStateTimeMapsAndHandler() {
-    PodSandbox p = SandboxProtos.sandbox(record(true));
+    @Test
+    void sandbox_carriesIdMetadataStateTimeMapsAndHandler() {
+        PodSandbox p = SandboxProtos.sandbox(record(true));
 
-    assertEquals(ID, p.getId());
-    assertEquals(META, p.getMetadata());
-    assertEquals(PodSandboxState.SANDBOX_READY, p.getState());
-    assertEquals(1_000L, p.getCreatedAt());
-    assertEquals(Map.of("app", "web"), p.getLabelsMap());
-    assertEquals(Map.of("note", "hello"), p.getAnnotationsMap());
-    assertEquals("runc", p.getRuntimeHandler());
-  }
+        assertEquals(ID, p.getId());
+        assertEquals(META, p.getMetadata());
+        assertEquals(PodSandboxState.SANDBOX_READY, p.getState());
+        assertEquals(1_000L, p.getCreatedAt());
+        assertEquals(Map.of("app", "web"), p.getLabelsMap());
+        assertEquals(Map.of("note", "hello"), p.getAnnotationsMap());
+        assertEquals("runc", p.getRuntimeHandler());
+    }
 
-  @Test
-  void sandbox_notReady_isNotReady() {
-    assertEquals(PodSandboxState.SANDBOX_NOTREADY, SandboxProtos.sandbox(record(false)).getState());
-    assertEquals(PodSandboxState.SANDBOX_NOTREADY, SandboxProtos.sandbox(record(true).notReady()).getState());
-  }
+    @Test
+    void sandbox_notReady_isNotReady() {
+        assertEquals(
+                PodSandboxState.SANDBOX_NOTREADY,
+                SandboxProtos.sandbox(record(false)).getState());
+        assertEquals(
+                PodSandboxState.SANDBOX_NOTREADY,
+                SandboxProtos.sandbox(record(true).notReady()).getState());
+    }
 
-  @Test
-  void status_carriesEverything() {
-    PodSandboxStatus s = SandboxProtos.status(record(true));
+    @Test
+    void status_carriesEverything() {
+        PodSandboxStatus s = SandboxProtos.status(record(true));
 
-    assertEquals(ID, s.getId());
-    assertEquals(META, s.getMetadata());
-    assertEquals(PodSandboxState.SANDBOX_READY, s.getState());
-    assertEquals(1_000L, s.getCreatedAt());
-    assertEquals("10.88.0.5", s.getNetwork().getIp());
-    assertEquals(List.of("fd00::5", "10.99.0.5"),
-        s.getNetwork().getAdditionalIpsList().stream().map(PodIP::getIp).toList());
-    assertEquals(NS, s.getLinux().getNamespaces().getOptions());
-    assertEquals(Map.of("app", "web"), s.getLabelsMap());
-    assertEquals(Map.of("note", "hello"), s.getAnnotationsMap());
-    assertEquals("runc", s.getRuntimeHandler());
-  }
+        assertEquals(ID, s.getId());
+        assertEquals(META, s.getMetadata());
+        assertEquals(PodSandboxState.SANDBOX_READY, s.getState());
+        assertEquals(1_000L, s.getCreatedAt());
+        assertEquals("10.88.0.5", s.getNetwork().getIp());
+        assertEquals(
+                List.of("fd00::5", "10.99.0.5"),
+                s.getNetwork().getAdditionalIpsList().stream().map(PodIP::getIp).toList());
+        assertEquals(NS, s.getLinux().getNamespaces().getOptions());
+        assertEquals(Map.of("app", "web"), s.getLabelsMap());
+        assertEquals(Map.of("note", "hello"), s.getAnnotationsMap());
+        assertEquals("runc", s.getRuntimeHandler());
+    }
 
-  @Test
-  void status_notReady_isNotReady() {
-    assertEquals(PodSandboxState.SANDBOX_NOTREADY, SandboxProtos.status(record(false)).getState());
-  }
+    @Test
+    void status_notReady_isNotReady() {
+        assertEquals(
+                PodSandboxState.SANDBOX_NOTREADY,
+                SandboxProtos.status(record(false)).getState());
+    }
 
-  @Test
-  void status_hostNetwork_hasNoIps() {
-    var r = new SandboxRecord(ID, "n", config().toByteArray(), "runc", 1, true, "", "", "", "", 0, 0, "",
-        null, "", false);
+    @Test
+    void status_hostNetwork_hasNoIps() {
+        var r = new SandboxRecord(
+                ID, "n", config().toByteArray(), "runc", 1, true, "", "", "", "", 0, 0, "", null, "", false);
 
-    PodSandboxStatus s = SandboxProtos.status(r);
+        PodSandboxStatus s = SandboxProtos.status(r);
 
-    assertEquals("", s.getNetwork().getIp());
-    assertEquals(0, s.getNetwork().getAdditionalIpsCount());
-  }
+        assertEquals("", s.getNetwork().getIp());
+        assertEquals(0, s.getNetwork().getAdditionalIpsCount());
+    }
 
-  @Test
-  void verboseInfo_isJsonWithPidNamespacesAndHostname() throws IOException {
-    Map<String, String> info = SandboxProtos.verboseInfo(record(true));
+    @Test
+    void verboseInfo_isJsonWithPidNamespacesAndHostname() throws IOException {
+        Map<String, String> info = SandboxProtos.verboseInfo(record(true));
 
-    assertEquals(List.of("info"), List.copyOf(info.keySet()));
-    JsonNode n = JSON.readTree(info.get("info"));
-    assertEquals(4242, n.get("pid").asInt());
-    assertEquals("running", n.get("processStatus").asText());
-    assertEquals("/run/stevedore/netns/x", n.get("netNamespacePath").asText());
-    assertEquals("/run/stevedore/ipcns/x", n.get("ipcNamespacePath").asText());
-    assertEquals("/run/stevedore/utsns/x", n.get("utsNamespacePath").asText());
-    assertEquals("/kubepods/pod-x", n.get("cgroupParent").asText());
-    assertEquals("runc", n.get("runtimeHandler").asText());
-    assertEquals("pod-a-host", n.get("hostname").asText());
-    assertEquals("10.88.0.5", n.get("ip").asText());
-  }
+        assertEquals(List.of("info"), List.copyOf(info.keySet()));
+        JsonNode n = JSON.readTree(info.get("info"));
+        assertEquals(4242, n.get("pid").asInt());
+        assertEquals("running", n.get("processStatus").asText());
+        assertEquals("/run/stevedore/netns/x", n.get("netNamespacePath").asText());
+        assertEquals("/run/stevedore/ipcns/x", n.get("ipcNamespacePath").asText());
+        assertEquals("/run/stevedore/utsns/x", n.get("utsNamespacePath").asText());
+        assertEquals("/kubepods/pod-x", n.get("cgroupParent").asText());
+        assertEquals("runc", n.get("runtimeHandler").asText());
+        assertEquals("pod-a-host", n.get("hostname").asText());
+        assertEquals("10.88.0.5", n.get("ip").asText());
+    }
 
-  @Test
-  void verboseInfo_stopped_saysStoppedWithPidZero() throws IOException {
-    JsonNode n = JSON.readTree(SandboxProtos.verboseInfo(record(true).notReady()).get("info"));
+    @Test
+    void verboseInfo_stopped_saysStoppedWithPidZero() throws IOException {
+        JsonNode n =
+                JSON.readTree(SandboxProtos.verboseInfo(record(true).notReady()).get("info"));
 
-    assertEquals("stopped", n.get("processStatus").asText());
-    assertEquals(0, n.get("pid").asInt());
-  }
+        assertEquals("stopped", n.get("processStatus").asText());
+        assertEquals(0, n.get("pid").asInt());
+    }
 }

@@ -17,206 +17,213 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class RecordStoreTest {
-  /** Shaped like the sandbox and container records: protobuf bytes, a list, a nested record. */
-  record Rec(String id, byte[] config, List<String> layers, long createdAt, Inner status) {
-    Rec {
-      Objects.requireNonNull(id, "id");
-      layers = layers == null ? List.of() : List.copyOf(layers);
+    /** Shaped like the sandbox and container records: protobuf bytes, a list, a nested record. */
+    record Rec(String id, byte[] config, List<String> layers, long createdAt, Inner status) {
+        Rec {
+            Objects.requireNonNull(id, "id");
+            layers = layers == null ? List.of() : List.copyOf(layers);
+        }
     }
-  }
 
-  record Inner(String state, int pid) {}
+    record Inner(String state, int pid) {}
 
-  @TempDir Path dir;
+    @TempDir
+    Path dir;
 
-  private RecordStore<Rec> store() throws IOException {
-    return new RecordStore<>(dir.resolve("records"), Rec.class);
-  }
-
-  private static Rec rec(String id, String state) {
-    return new Rec(id, new byte[] {0, 1, (byte) 0xff, 42}, List.of("sha256:a", "sha256:b"), 1234567890123L,
-        new Inner(state, 77));
-  }
-
-  private static final class Bad {
-    final List<Path> paths = new ArrayList<>();
-    final List<Exception> errors = new ArrayList<>();
-
-    void accept(Path p, Exception e) {
-      paths.add(p);
-      errors.add(e);
+    private RecordStore<Rec> store() throws IOException {
+        return new RecordStore<>(dir.resolve("records"), Rec.class);
     }
-  }
 
-  private static List<Rec> loadAll(RecordStore<Rec> s) throws IOException {
-    return s.loadAll((p, e) -> fail("unexpected bad record " + p + ": " + e));
-  }
-
-  @Test
-  void putThenLoadAll_roundTripsBytesListsAndNestedRecords() throws IOException {
-    var s = store();
-    s.put("abc", rec("abc", "CREATED"));
-
-    List<Rec> all = loadAll(s);
-
-    assertEquals(1, all.size());
-    Rec r = all.getFirst();
-    assertEquals("abc", r.id());
-    assertArrayEquals(new byte[] {0, 1, (byte) 0xff, 42}, r.config());
-    assertEquals(List.of("sha256:a", "sha256:b"), r.layers());
-    assertEquals(1234567890123L, r.createdAt());
-    assertEquals(new Inner("CREATED", 77), r.status());
-  }
-
-  @Test
-  void put_writesOneFileNamedAfterTheIdAndLeavesNoTemp() throws IOException {
-    var s = store();
-    s.put("abc", rec("abc", "CREATED"));
-
-    try (var files = Files.list(dir.resolve("records"))) {
-      assertEquals(List.of("abc.json"), files.map(p -> p.getFileName().toString()).toList());
+    private static Rec rec(String id, String state) {
+        return new Rec(
+                id,
+                new byte[] {0, 1, (byte) 0xff, 42},
+                List.of("sha256:a", "sha256:b"),
+                1234567890123L,
+                new Inner(state, 77));
     }
-  }
 
-  @Test
-  void put_sameId_replacesTheRecord() throws IOException {
-    var s = store();
-    s.put("abc", rec("abc", "CREATED"));
-    s.put("abc", rec("abc", "RUNNING"));
+    private static final class Bad {
+        final List<Path> paths = new ArrayList<>();
+        final List<Exception> errors = new ArrayList<>();
 
-    List<Rec> all = loadAll(s);
+        void accept(Path p, Exception e) {
+            paths.add(p);
+            errors.add(e);
+        }
+    }
 
-    assertEquals(1, all.size());
-    assertEquals("RUNNING", all.getFirst().status().state());
-  }
+    private static List<Rec> loadAll(RecordStore<Rec> s) throws IOException {
+        return s.loadAll((p, e) -> fail("unexpected bad record " + p + ": " + e));
+    }
 
-  @Test
-  void put_aShorterRecord_leavesNoTrailingBytesOfTheLongerOne() throws IOException {
-    var s = store();
-    s.put("abc", new Rec("abc", new byte[4096], List.of("x".repeat(1000)), 1, new Inner("CREATED", 1)));
-    s.put("abc", new Rec("abc", new byte[0], List.of(), 2, new Inner("EXITED", 0)));
+    @Test
+    void putThenLoadAll_roundTripsBytesListsAndNestedRecords() throws IOException {
+        var s = store();
+        s.put("abc", rec("abc", "CREATED"));
 
-    List<Rec> all = loadAll(s);
+        List<Rec> all = loadAll(s);
 
-    assertEquals(1, all.size());
-    assertEquals(0, all.getFirst().config().length);
-    assertEquals(List.of(), all.getFirst().layers());
-  }
+        assertEquals(1, all.size());
+        Rec r = all.getFirst();
+        assertEquals("abc", r.id());
+        assertArrayEquals(new byte[] {0, 1, (byte) 0xff, 42}, r.config());
+        assertEquals(List.of("sha256:a", "sha256:b"), r.layers());
+        assertEquals(1234567890123L, r.createdAt());
+        assertEquals(new Inner("CREATED", 77), r.status());
+    }
 
-  @Test
-  void loadAll_manyIds_returnsEachOnce() throws IOException {
-    var s = store();
-    for (String id : List.of("a", "b", "c")) s.put(id, rec(id, "CREATED"));
+    @Test
+    void put_writesOneFileNamedAfterTheIdAndLeavesNoTemp() throws IOException {
+        var s = store();
+        s.put("abc", rec("abc", "CREATED"));
 
-    List<String> ids = loadAll(s).stream().map(Rec::id).sorted().toList();
+        try (var files = Files.list(dir.resolve("records"))) {
+            assertEquals(
+                    List.of("abc.json"),
+                    files.map(p -> p.getFileName().toString()).toList());
+        }
+    }
 
-    assertEquals(List.of("a", "b", "c"), ids);
-  }
+    @Test
+    void put_sameId_replacesTheRecord() throws IOException {
+        var s = store();
+        s.put("abc", rec("abc", "CREATED"));
+        s.put("abc", rec("abc", "RUNNING"));
 
-  @Test
-  void remove_deletesTheRecord_andIsIdempotent() throws IOException {
-    var s = store();
-    s.put("a", rec("a", "CREATED"));
-    s.put("b", rec("b", "CREATED"));
+        List<Rec> all = loadAll(s);
 
-    s.remove("a");
-    s.remove("a");
-    s.remove("never-existed");
+        assertEquals(1, all.size());
+        assertEquals("RUNNING", all.getFirst().status().state());
+    }
 
-    assertEquals(List.of("b"), loadAll(s).stream().map(Rec::id).toList());
-    assertFalse(Files.exists(dir.resolve("records/a.json")));
-  }
+    @Test
+    void put_aShorterRecord_leavesNoTrailingBytesOfTheLongerOne() throws IOException {
+        var s = store();
+        s.put("abc", new Rec("abc", new byte[4096], List.of("x".repeat(1000)), 1, new Inner("CREATED", 1)));
+        s.put("abc", new Rec("abc", new byte[0], List.of(), 2, new Inner("EXITED", 0)));
 
-  @Test
-  void loadAll_corruptFile_isReportedAndSkipped() throws IOException {
-    var s = store();
-    s.put("good", rec("good", "CREATED"));
-    Path torn = dir.resolve("records/torn.json");
-    Files.writeString(torn, "{\"id\":\"torn\",\"config\":\"AAE");
-    Path empty = dir.resolve("records/empty.json");
-    Files.writeString(empty, "");
-    var bad = new Bad();
+        List<Rec> all = loadAll(s);
 
-    List<Rec> all = s.loadAll(bad::accept);
+        assertEquals(1, all.size());
+        assertEquals(0, all.getFirst().config().length);
+        assertEquals(List.of(), all.getFirst().layers());
+    }
 
-    assertEquals(List.of("good"), all.stream().map(Rec::id).toList());
-    assertEquals(List.of(empty, torn), bad.paths.stream().sorted().toList());
-    bad.errors.forEach(e -> assertInstanceOf(IOException.class, e));
-    assertTrue(Files.exists(torn), "a corrupt record is kept for the operator, not deleted");
-  }
+    @Test
+    void loadAll_manyIds_returnsEachOnce() throws IOException {
+        var s = store();
+        for (String id : List.of("a", "b", "c")) s.put(id, rec(id, "CREATED"));
 
-  @Test
-  void loadAll_recordRejectedByItsConstructor_isReportedAndSkipped() throws IOException {
-    var s = store();
-    Path noId = dir.resolve("records/noid.json");
-    Files.writeString(noId, "{\"layers\":[],\"createdAt\":1}");
-    var bad = new Bad();
+        List<String> ids = loadAll(s).stream().map(Rec::id).sorted().toList();
 
-    List<Rec> all = s.loadAll(bad::accept);
+        assertEquals(List.of("a", "b", "c"), ids);
+    }
 
-    assertEquals(List.of(), all);
-    assertEquals(List.of(noId), bad.paths);
-  }
+    @Test
+    void remove_deletesTheRecord_andIsIdempotent() throws IOException {
+        var s = store();
+        s.put("a", rec("a", "CREATED"));
+        s.put("b", rec("b", "CREATED"));
 
-  @Test
-  void loadAll_leftoverTempFiles_areDeletedAndNotLoaded() throws IOException {
-    var s = store();
-    s.put("abc", rec("abc", "CREATED"));
-    Path tmp = dir.resolve("records/.x.json.tmp");
-    Files.writeString(tmp, "{\"id\":\"x\"}");
-    Path tornTmp = dir.resolve("records/.abc.json.tmp");
-    Files.writeString(tornTmp, "{\"id\":\"ab");
+        s.remove("a");
+        s.remove("a");
+        s.remove("never-existed");
 
-    List<Rec> all = loadAll(s);
+        assertEquals(List.of("b"), loadAll(s).stream().map(Rec::id).toList());
+        assertFalse(Files.exists(dir.resolve("records/a.json")));
+    }
 
-    assertEquals(List.of("abc"), all.stream().map(Rec::id).toList());
-    assertFalse(Files.exists(tmp));
-    assertFalse(Files.exists(tornTmp));
-  }
+    @Test
+    void loadAll_corruptFile_isReportedAndSkipped() throws IOException {
+        var s = store();
+        s.put("good", rec("good", "CREATED"));
+        Path torn = dir.resolve("records/torn.json");
+        Files.writeString(torn, "{\"id\":\"torn\",\"config\":\"AAE");
+        Path empty = dir.resolve("records/empty.json");
+        Files.writeString(empty, "");
+        var bad = new Bad();
 
-  @Test
-  void loadAll_otherFiles_areLeftAlone() throws IOException {
-    var s = store();
-    Path readme = dir.resolve("records/README");
-    Files.writeString(readme, "not a record");
+        List<Rec> all = s.loadAll(bad::accept);
 
-    assertEquals(List.of(), loadAll(s));
-    assertTrue(Files.exists(readme));
-  }
+        assertEquals(List.of("good"), all.stream().map(Rec::id).toList());
+        assertEquals(List.of(empty, torn), bad.paths.stream().sorted().toList());
+        bad.errors.forEach(e -> assertInstanceOf(IOException.class, e));
+        assertTrue(Files.exists(torn), "a corrupt record is kept for the operator, not deleted");
+    }
 
-  @Test
-  void loadAll_unknownProperties_areIgnored() throws IOException {
-    var s = store();
-    Files.writeString(dir.resolve("records/abc.json"), """
+    @Test
+    void loadAll_recordRejectedByItsConstructor_isReportedAndSkipped() throws IOException {
+        var s = store();
+        Path noId = dir.resolve("records/noid.json");
+        Files.writeString(noId, "{\"layers\":[],\"createdAt\":1}");
+        var bad = new Bad();
+
+        List<Rec> all = s.loadAll(bad::accept);
+
+        assertEquals(List.of(), all);
+        assertEquals(List.of(noId), bad.paths);
+    }
+
+    @Test
+    void loadAll_leftoverTempFiles_areDeletedAndNotLoaded() throws IOException {
+        var s = store();
+        s.put("abc", rec("abc", "CREATED"));
+        Path tmp = dir.resolve("records/.x.json.tmp");
+        Files.writeString(tmp, "{\"id\":\"x\"}");
+        Path tornTmp = dir.resolve("records/.abc.json.tmp");
+        Files.writeString(tornTmp, "{\"id\":\"ab");
+
+        List<Rec> all = loadAll(s);
+
+        assertEquals(List.of("abc"), all.stream().map(Rec::id).toList());
+        assertFalse(Files.exists(tmp));
+        assertFalse(Files.exists(tornTmp));
+    }
+
+    @Test
+    void loadAll_otherFiles_areLeftAlone() throws IOException {
+        var s = store();
+        Path readme = dir.resolve("records/README");
+        Files.writeString(readme, "not a record");
+
+        assertEquals(List.of(), loadAll(s));
+        assertTrue(Files.exists(readme));
+    }
+
+    @Test
+    void loadAll_unknownProperties_areIgnored() throws IOException {
+        var s = store();
+        Files.writeString(dir.resolve("records/abc.json"), """
         {"id":"abc","config":"AAH/Kg==","layers":["sha256:a"],"createdAt":5,
          "status":{"state":"RUNNING","pid":3,"addedLater":true},
          "fieldFromANewerVersion":{"nested":[1,2,3]}}
         """);
 
-    List<Rec> all = loadAll(s);
+        List<Rec> all = loadAll(s);
 
-    assertEquals(1, all.size());
-    assertArrayEquals(new byte[] {0, 1, (byte) 0xff, 42}, all.getFirst().config());
-    assertEquals(new Inner("RUNNING", 3), all.getFirst().status());
-  }
+        assertEquals(1, all.size());
+        assertArrayEquals(new byte[] {0, 1, (byte) 0xff, 42}, all.getFirst().config());
+        assertEquals(new Inner("RUNNING", 3), all.getFirst().status());
+    }
 
-  @Test
-  void newStore_createsItsDirectory_andLoadsNothing() throws IOException {
-    Path d = dir.resolve("a/b/c");
-    var s = new RecordStore<>(d, Rec.class);
+    @Test
+    void newStore_createsItsDirectory_andLoadsNothing() throws IOException {
+        Path d = dir.resolve("a/b/c");
+        var s = new RecordStore<>(d, Rec.class);
 
-    assertTrue(Files.isDirectory(d));
-    assertEquals(List.of(), s.loadAll((p, e) -> fail(p.toString())));
-  }
+        assertTrue(Files.isDirectory(d));
+        assertEquals(List.of(), s.loadAll((p, e) -> fail(p.toString())));
+    }
 
-  @Test
-  void reopenedStore_seesWhatTheFirstWrote() throws IOException {
-    store().put("abc", rec("abc", "EXITED"));
+    @Test
+    void reopenedStore_seesWhatTheFirstWrote() throws IOException {
+        store().put("abc", rec("abc", "EXITED"));
 
-    List<Rec> all = loadAll(store());
+        List<Rec> all = loadAll(store());
 
-    assertEquals(1, all.size());
-    assertEquals("abc", all.getFirst().id());
-    assertEquals("EXITED", all.getFirst().status().state());
-  }
+        assertEquals(1, all.size());
+        assertEquals("abc", all.getFirst().id());
+        assertEquals("EXITED", all.getFirst().status().state());
+    }
 }

@@ -27,104 +27,106 @@ import java.util.concurrent.TimeoutException;
  * Thread-safe.
  */
 public final class UntrustedFiles {
-  /** Reads in flight (or stuck) at once. */
-  static final int MAX_STUCK = 16;
+    /** Reads in flight (or stuck) at once. */
+    static final int MAX_STUCK = 16;
 
-  private static final Semaphore SLOTS = new Semaphore(MAX_STUCK);
+    private static final Semaphore SLOTS = new Semaphore(MAX_STUCK);
 
-  private UntrustedFiles() {}
+    private UntrustedFiles() {}
 
-  /** The file is not one we read: not regular, a symlink, too large, or it did not answer. */
-  public static final class RefusedException extends IOException {
-    public RefusedException(String message) {
-      super(message);
-    }
-  }
-
-  /**
-   * The whole content of the regular file at {@code path}.
-   *
-   * @throws RefusedException for anything but a regular file of at most {@code maxBytes}, a read
-   *     that took longer than {@code timeout}, or too many reads outstanding
-   * @throws SyscallException when it cannot be opened (ENOENT, EACCES…)
-   */
-  public static byte[] readRegular(Path path, int maxBytes, Duration timeout) throws IOException {
-    if (!SLOTS.tryAcquire()) {
-      throw new RefusedException(path + ": too many file reads outstanding");
-    }
-    var result = new CompletableFuture<byte[]>();
-    Thread.ofPlatform().daemon().name("untrusted-read").stackSize(256 << 10).start(() -> {
-      try {
-        result.complete(readNow(path, maxBytes));
-      } catch (Throwable t) {
-        result.completeExceptionally(t);
-      } finally {
-        SLOTS.release();
-      }
-    });
-    try {
-      return result.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (TimeoutException e) {
-      throw new RefusedException(path + ": did not answer within " + timeout.toMillis() + " ms");
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new InterruptedIOException("reading " + path + ": interrupted");
-    } catch (ExecutionException e) {
-      if (e.getCause() instanceof IOException io) {
-        throw io;
-      }
-      throw new IllegalStateException("reading " + path, e.getCause());
-    }
-  }
-
-  /** The same, on the calling thread (which it may block on a stuck file system). */
-  static byte[] readNow(Path path, int maxBytes) throws IOException {
-    int fd;
-    try {
-      fd = Libc.open(path.toString(), Libc.O_RDONLY | Libc.O_NONBLOCK | Libc.O_NOFOLLOW | Libc.O_CLOEXEC
-          | Libc.O_NOCTTY, null);
-    } catch (SyscallException e) {
-      if (e.errno() == 40 /* ELOOP: O_NOFOLLOW met a symlink */) {
-        throw new RefusedException(path + ": is a symbolic link");
-      }
-      throw e;
-    }
-    try (Arena a = Arena.ofConfined()) {
-      MemorySegment state = a.allocate(Libc.CAPTURED);
-      MemorySegment st = a.allocate(Libc.STAT_SIZE, 8);
-      int r = Libc.rawFstat(state, fd, st);
-      if (r < 0) {
-        throw new SyscallException("fstat", path, -r);
-      }
-      int mode = st.get(ValueLayout.JAVA_INT, Libc.STAT_MODE);
-      if ((mode & Libc.S_IFMT) != Libc.S_IFREG) {
-        throw new RefusedException(path + ": not a regular file");
-      }
-      if (st.get(ValueLayout.JAVA_LONG, Libc.STAT_SIZE_FIELD) > maxBytes) {
-        throw new RefusedException(path + ": larger than " + maxBytes + " bytes");
-      }
-      // Read one byte past the bound: a file that grew since fstat is refused too.
-      MemorySegment buf = a.allocate(maxBytes + 1L);
-      long total = 0;
-      while (total <= maxBytes) {
-        long n = Libc.rawRead(state, fd, buf.asSlice(total), maxBytes + 1L - total);
-        if (n == -Errno.EINTR) {
-          continue;
+    /** The file is not one we read: not regular, a symlink, too large, or it did not answer. */
+    public static final class RefusedException extends IOException {
+        public RefusedException(String message) {
+            super(message);
         }
-        if (n < 0) {
-          throw new SyscallException("read", path, (int) -n);
-        }
-        if (n == 0) {
-          break;
-        }
-        total += n;
-      }
-      if (total > maxBytes) {
-        throw new RefusedException(path + ": larger than " + maxBytes + " bytes");
-      }
-      return buf.asSlice(0, total).toArray(ValueLayout.JAVA_BYTE);
-    } finally {
-      Libc.rawClose(fd);
     }
-  }
+
+    /**
+     * The whole content of the regular file at {@code path}.
+     *
+     * @throws RefusedException for anything but a regular file of at most {@code maxBytes}, a read
+     *     that took longer than {@code timeout}, or too many reads outstanding
+     * @throws SyscallException when it cannot be opened (ENOENT, EACCES…)
+     */
+    public static byte[] readRegular(Path path, int maxBytes, Duration timeout) throws IOException {
+        if (!SLOTS.tryAcquire()) {
+            throw new RefusedException(path + ": too many file reads outstanding");
+        }
+        var result = new CompletableFuture<byte[]>();
+        Thread.ofPlatform().daemon().name("untrusted-read").stackSize(256 << 10).start(() -> {
+            try {
+                result.complete(readNow(path, maxBytes));
+            } catch (Throwable t) {
+                result.completeExceptionally(t);
+            } finally {
+                SLOTS.release();
+            }
+        });
+        try {
+            return result.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            throw new RefusedException(path + ": did not answer within " + timeout.toMillis() + " ms");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("reading " + path + ": interrupted");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            throw new IllegalStateException("reading " + path, e.getCause());
+        }
+    }
+
+    /** The same, on the calling thread (which it may block on a stuck file system). */
+    static byte[] readNow(Path path, int maxBytes) throws IOException {
+        int fd;
+        try {
+            fd = Libc.open(
+                    path.toString(),
+                    Libc.O_RDONLY | Libc.O_NONBLOCK | Libc.O_NOFOLLOW | Libc.O_CLOEXEC | Libc.O_NOCTTY,
+                    null);
+        } catch (SyscallException e) {
+            if (e.errno() == 40 /* ELOOP: O_NOFOLLOW met a symlink */) {
+                throw new RefusedException(path + ": is a symbolic link");
+            }
+            throw e;
+        }
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment state = a.allocate(Libc.CAPTURED);
+            MemorySegment st = a.allocate(Libc.STAT_SIZE, 8);
+            int r = Libc.rawFstat(state, fd, st);
+            if (r < 0) {
+                throw new SyscallException("fstat", path, -r);
+            }
+            int mode = st.get(ValueLayout.JAVA_INT, Libc.STAT_MODE);
+            if ((mode & Libc.S_IFMT) != Libc.S_IFREG) {
+                throw new RefusedException(path + ": not a regular file");
+            }
+            if (st.get(ValueLayout.JAVA_LONG, Libc.STAT_SIZE_FIELD) > maxBytes) {
+                throw new RefusedException(path + ": larger than " + maxBytes + " bytes");
+            }
+            // Read one byte past the bound: a file that grew since fstat is refused too.
+            MemorySegment buf = a.allocate(maxBytes + 1L);
+            long total = 0;
+            while (total <= maxBytes) {
+                long n = Libc.rawRead(state, fd, buf.asSlice(total), maxBytes + 1L - total);
+                if (n == -Errno.EINTR) {
+                    continue;
+                }
+                if (n < 0) {
+                    throw new SyscallException("read", path, (int) -n);
+                }
+                if (n == 0) {
+                    break;
+                }
+                total += n;
+            }
+            if (total > maxBytes) {
+                throw new RefusedException(path + ": larger than " + maxBytes + " bytes");
+            }
+            return buf.asSlice(0, total).toArray(ValueLayout.JAVA_BYTE);
+        } finally {
+            Libc.rawClose(fd);
+        }
+    }
 }

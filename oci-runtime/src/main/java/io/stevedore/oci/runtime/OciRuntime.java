@@ -23,64 +23,64 @@ import java.util.Optional;
  * }
  */
 public interface OciRuntime {
-  /**
-   * {@code create}: sets up the container from {@code bundle} and leaves its init waiting for
-   * {@link #start}. The init inherits {@code io} unless the spec asks for a terminal, in which case
-   * the runtime sends the pty master to {@code consoleSocket}.
-   *
-   * @param pidFile where the runtime writes the init's host pid
-   */
-  void create(String id, Path bundle, Path pidFile, Optional<Path> consoleSocket, ContainerIo io)
-      throws OciRuntimeException, InterruptedException;
+    /**
+     * {@code create}: sets up the container from {@code bundle} and leaves its init waiting for
+     * {@link #start}. The init inherits {@code io} unless the spec asks for a terminal, in which case
+     * the runtime sends the pty master to {@code consoleSocket}.
+     *
+     * @param pidFile where the runtime writes the init's host pid
+     */
+    void create(String id, Path bundle, Path pidFile, Optional<Path> consoleSocket, ContainerIo io)
+            throws OciRuntimeException, InterruptedException;
 
-  /** {@code start}: runs the user process of a created container. */
-  void start(String id) throws OciRuntimeException, InterruptedException;
+    /** {@code start}: runs the user process of a created container. */
+    void start(String id) throws OciRuntimeException, InterruptedException;
 
-  /** {@code state}; empty when the runtime does not know the container. */
-  Optional<OciState> state(String id) throws OciRuntimeException, InterruptedException;
+    /** {@code state}; empty when the runtime does not know the container. */
+    Optional<OciState> state(String id) throws OciRuntimeException, InterruptedException;
 
-  /**
-   * {@code kill}: sends {@code signal} to the init, or with {@code all} to every process of the
-   * container.
-   *
-   * @throws OciRuntimeException.NotFound if there is no such container
-   * @throws OciRuntimeException.NotRunning if it has already stopped
-   */
-  void kill(String id, int signal, boolean all) throws OciRuntimeException, InterruptedException;
+    /**
+     * {@code kill}: sends {@code signal} to the init, or with {@code all} to every process of the
+     * container.
+     *
+     * @throws OciRuntimeException.NotFound if there is no such container
+     * @throws OciRuntimeException.NotRunning if it has already stopped
+     */
+    void kill(String id, int signal, boolean all) throws OciRuntimeException, InterruptedException;
 
-  /**
-   * {@code delete}: removes the container's runtime state and cgroup; with {@code force} a running
-   * container is killed first. Idempotent: deleting a container the runtime does not know succeeds.
-   */
-  void delete(String id, boolean force) throws OciRuntimeException, InterruptedException;
+    /**
+     * {@code delete}: removes the container's runtime state and cgroup; with {@code force} a running
+     * container is killed first. Idempotent: deleting a container the runtime does not know succeeds.
+     */
+    void delete(String id, boolean force) throws OciRuntimeException, InterruptedException;
 
-  /**
-   * {@code exec --detach}: starts {@code process.json} (a spec {@code process}) in the container and
-   * returns once it runs; its host pid is written to {@code pidFile}.
-   */
-  void execDetached(String id, Path processJson, Path pidFile, Optional<Path> consoleSocket, ContainerIo io)
-      throws OciRuntimeException, InterruptedException;
+    /**
+     * {@code exec --detach}: starts {@code process.json} (a spec {@code process}) in the container and
+     * returns once it runs; its host pid is written to {@code pidFile}.
+     */
+    void execDetached(String id, Path processJson, Path pidFile, Optional<Path> consoleSocket, ContainerIo io)
+            throws OciRuntimeException, InterruptedException;
 
-  /**
-   * {@code exec} in the foreground, without a timeout: the returned process is the runtime's, its
-   * stdio (pipes) is the exec'd process's, and its exit status is the exec'd process's, or that of
-   * the runtime's own failure (the pid file is then absent). The caller waits for it.
-   */
-  java.lang.Process exec(String id, Path processJson, Path pidFile, Optional<Path> consoleSocket)
-      throws OciRuntimeException;
+    /**
+     * {@code exec} in the foreground, without a timeout: the returned process is the runtime's, its
+     * stdio (pipes) is the exec'd process's, and its exit status is the exec'd process's, or that of
+     * the runtime's own failure (the pid file is then absent). The caller waits for it.
+     */
+    java.lang.Process exec(String id, Path processJson, Path pidFile, Optional<Path> consoleSocket)
+            throws OciRuntimeException;
 
-  /** {@code update --resources -}: applies new cgroup limits to a running container. */
-  void update(String id, Resources resources) throws OciRuntimeException, InterruptedException;
+    /** {@code update --resources -}: applies new cgroup limits to a running container. */
+    void update(String id, Resources resources) throws OciRuntimeException, InterruptedException;
 
-  /** {@code pause}: freezes every process of the container. */
-  void pause(String id) throws OciRuntimeException, InterruptedException;
+    /** {@code pause}: freezes every process of the container. */
+    void pause(String id) throws OciRuntimeException, InterruptedException;
 
-  /** {@code resume}: thaws a paused container. */
-  void resume(String id) throws OciRuntimeException, InterruptedException;
+    /** {@code resume}: thaws a paused container. */
+    void resume(String id) throws OciRuntimeException, InterruptedException;
 
-  /** {@code list}: every container under the runtime's root. */
-  List<OciState> list() throws OciRuntimeException, InterruptedException;
+    /** {@code list}: every container under the runtime's root. */
+    List<OciState> list() throws OciRuntimeException, InterruptedException;
 
-  /** {@code features}; empty when the runtime is too old to have the command. */
-  Optional<OciFeatures> features() throws OciRuntimeException, InterruptedException;
+    /** {@code features}; empty when the runtime is too old to have the command. */
+    Optional<OciFeatures> features() throws OciRuntimeException, InterruptedException;
 }

@@ -7,16 +7,16 @@ import java.util.TreeMap;
 
 /** Defensive copies for the spec records: {@code null} becomes empty, maps are sorted by key (as Go writes them). */
 final class Copies {
-  private Copies() {}
+    private Copies() {}
 
-  static <T> List<T> list(List<T> list) {
-    return list == null ? List.of() : List.copyOf(list);
-  }
-
-  static Map<String, String> map(Map<String, String> map) {
-    if (map == null || map.isEmpty()) {
-      return Map.of();
+    static <T> List<T> list(List<T> list) {
+        return list == null ? List.of() : List.copyOf(list);
     }
-    return Collections.unmodifiableSortedMap(new TreeMap<>(map));
-  }
+
+    static Map<String, String> map(Map<String, String> map) {
+        if (map == null || map.isEmpty()) {
+            return Map.of();
+        }
+        return Collections.unmodifiableSortedMap(new TreeMap<>(map));
+    }
 }

@@ -17,29 +17,29 @@ import java.util.Objects;
  */
 @JsonInclude(Include.NON_EMPTY)
 public record Mount(
-    @JsonInclude(Include.ALWAYS) String destination,
-    String type,
-    String source,
-    List<String> options,
-    List<Linux.IdMapping> uidMappings,
-    List<Linux.IdMapping> gidMappings) {
-  public Mount {
-    Objects.requireNonNull(destination, "destination");
-    options = Copies.list(options);
-    uidMappings = Copies.list(uidMappings);
-    gidMappings = Copies.list(gidMappings);
-  }
+        @JsonInclude(Include.ALWAYS) String destination,
+        String type,
+        String source,
+        List<String> options,
+        List<Linux.IdMapping> uidMappings,
+        List<Linux.IdMapping> gidMappings) {
+    public Mount {
+        Objects.requireNonNull(destination, "destination");
+        options = Copies.list(options);
+        uidMappings = Copies.list(uidMappings);
+        gidMappings = Copies.list(gidMappings);
+    }
 
-  public Mount(String destination, String type, String source, List<String> options) {
-    this(destination, type, source, options, List.of(), List.of());
-  }
+    public Mount(String destination, String type, String source, List<String> options) {
+        this(destination, type, source, options, List.of(), List.of());
+    }
 
-  public Mount withOptions(List<String> options) {
-    return new Mount(destination, type, source, options, uidMappings, gidMappings);
-  }
+    public Mount withOptions(List<String> options) {
+        return new Mount(destination, type, source, options, uidMappings, gidMappings);
+    }
 
-  /** A bind mount of a host path; {@code options} should include {@code rbind} or {@code bind}. */
-  public static Mount bind(String hostPath, String destination, List<String> options) {
-    return new Mount(destination, "bind", hostPath, options);
-  }
+    /** A bind mount of a host path; {@code options} should include {@code rbind} or {@code bind}. */
+    public static Mount bind(String hostPath, String destination, List<String> options) {
+        return new Mount(destination, "bind", hostPath, options);
+    }
 }

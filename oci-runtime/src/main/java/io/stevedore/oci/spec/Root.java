@@ -11,12 +11,14 @@ import java.util.Objects;
  * @param readonly whether the rootfs is mounted read-only; omitted from JSON when false
  */
 @JsonInclude(Include.NON_EMPTY)
-public record Root(@JsonInclude(Include.ALWAYS) String path, @JsonInclude(Include.NON_DEFAULT) boolean readonly) {
-  public Root {
-    Objects.requireNonNull(path, "path");
-  }
+public record Root(
+        @JsonInclude(Include.ALWAYS) String path,
+        @JsonInclude(Include.NON_DEFAULT) boolean readonly) {
+    public Root {
+        Objects.requireNonNull(path, "path");
+    }
 
-  public Root withReadonly(boolean readonly) {
-    return new Root(path, readonly);
-  }
+    public Root withReadonly(boolean readonly) {
+        return new Root(path, readonly);
+    }
 }

@@ -26,48 +26,48 @@ import java.util.Objects;
  */
 @JsonInclude(Include.NON_EMPTY)
 public record Spec(
-    @JsonInclude(Include.ALWAYS) String ociVersion,
-    Process process,
-    Root root,
-    String hostname,
-    List<Mount> mounts,
-    Hooks hooks,
-    Map<String, String> annotations,
-    Linux linux) {
-  /** The runtime-spec version we write. */
-  public static final String VERSION = "1.1.0";
+        @JsonInclude(Include.ALWAYS) String ociVersion,
+        Process process,
+        Root root,
+        String hostname,
+        List<Mount> mounts,
+        Hooks hooks,
+        Map<String, String> annotations,
+        Linux linux) {
+    /** The runtime-spec version we write. */
+    public static final String VERSION = "1.1.0";
 
-  public Spec {
-    Objects.requireNonNull(ociVersion, "ociVersion");
-    mounts = Copies.list(mounts);
-    annotations = Copies.map(annotations);
-  }
+    public Spec {
+        Objects.requireNonNull(ociVersion, "ociVersion");
+        mounts = Copies.list(mounts);
+        annotations = Copies.map(annotations);
+    }
 
-  public Spec withProcess(Process process) {
-    return new Spec(ociVersion, process, root, hostname, mounts, hooks, annotations, linux);
-  }
+    public Spec withProcess(Process process) {
+        return new Spec(ociVersion, process, root, hostname, mounts, hooks, annotations, linux);
+    }
 
-  public Spec withRoot(Root root) {
-    return new Spec(ociVersion, process, root, hostname, mounts, hooks, annotations, linux);
-  }
+    public Spec withRoot(Root root) {
+        return new Spec(ociVersion, process, root, hostname, mounts, hooks, annotations, linux);
+    }
 
-  public Spec withHostname(String hostname) {
-    return new Spec(ociVersion, process, root, hostname, mounts, hooks, annotations, linux);
-  }
+    public Spec withHostname(String hostname) {
+        return new Spec(ociVersion, process, root, hostname, mounts, hooks, annotations, linux);
+    }
 
-  public Spec withMounts(List<Mount> mounts) {
-    return new Spec(ociVersion, process, root, hostname, mounts, hooks, annotations, linux);
-  }
+    public Spec withMounts(List<Mount> mounts) {
+        return new Spec(ociVersion, process, root, hostname, mounts, hooks, annotations, linux);
+    }
 
-  public Spec withHooks(Hooks hooks) {
-    return new Spec(ociVersion, process, root, hostname, mounts, hooks, annotations, linux);
-  }
+    public Spec withHooks(Hooks hooks) {
+        return new Spec(ociVersion, process, root, hostname, mounts, hooks, annotations, linux);
+    }
 
-  public Spec withAnnotations(Map<String, String> annotations) {
-    return new Spec(ociVersion, process, root, hostname, mounts, hooks, annotations, linux);
-  }
+    public Spec withAnnotations(Map<String, String> annotations) {
+        return new Spec(ociVersion, process, root, hostname, mounts, hooks, annotations, linux);
+    }
 
-  public Spec withLinux(Linux linux) {
-    return new Spec(ociVersion, process, root, hostname, mounts, hooks, annotations, linux);
-  }
+    public Spec withLinux(Linux linux) {
+        return new Spec(ociVersion, process, root, hostname, mounts, hooks, annotations, linux);
+    }
 }

@@ -13,14 +13,14 @@ import java.util.function.UnaryOperator;
  */
 @FunctionalInterface
 public interface SpecOpt extends UnaryOperator<Spec> {
-  /** This option, then {@code next}. */
-  default SpecOpt then(SpecOpt next) {
-    return spec -> next.apply(apply(spec));
-  }
+    /** This option, then {@code next}. */
+    default SpecOpt then(SpecOpt next) {
+        return spec -> next.apply(apply(spec));
+    }
 
-  /** All of {@code opts}, in order. */
-  static SpecOpt all(SpecOpt... opts) {
-    SpecOpt[] copy = opts.clone();
-    return spec -> Specs.apply(spec, copy);
-  }
+    /** All of {@code opts}, in order. */
+    static SpecOpt all(SpecOpt... opts) {
+        SpecOpt[] copy = opts.clone();
+        return spec -> Specs.apply(spec, copy);
+    }
 }

@@ -14,27 +14,27 @@ import java.math.BigInteger;
  * {@code 18446744073709551615} (RLIM_INFINITY) and read back.
  */
 final class Unsigned64 {
-  private Unsigned64() {}
+    private Unsigned64() {}
 
-  static final class Serializer extends StdSerializer<Long> {
-    Serializer() {
-      super(Long.class);
+    static final class Serializer extends StdSerializer<Long> {
+        Serializer() {
+            super(Long.class);
+        }
+
+        @Override
+        public void serialize(Long value, JsonGenerator gen, SerializerProvider provider) throws IOException {
+            gen.writeNumber(new BigInteger(Long.toUnsignedString(value)));
+        }
     }
 
-    @Override
-    public void serialize(Long value, JsonGenerator gen, SerializerProvider provider) throws IOException {
-      gen.writeNumber(new BigInteger(Long.toUnsignedString(value)));
-    }
-  }
+    static final class Deserializer extends StdDeserializer<Long> {
+        Deserializer() {
+            super(Long.class);
+        }
 
-  static final class Deserializer extends StdDeserializer<Long> {
-    Deserializer() {
-      super(Long.class);
+        @Override
+        public Long deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
+            return p.getBigIntegerValue().longValue();
+        }
     }
-
-    @Override
-    public Long deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
-      return p.getBigIntegerValue().longValue();
-    }
-  }
 }

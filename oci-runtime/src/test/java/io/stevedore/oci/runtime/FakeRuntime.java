@@ -14,17 +14,17 @@ import java.util.List;
  * {@code $id} (the last argument).
  */
 final class FakeRuntime {
-  final Path dir;
-  final Path binary;
+    final Path dir;
+    final Path binary;
 
-  private FakeRuntime(Path dir, Path binary) {
-    this.dir = dir;
-    this.binary = binary;
-  }
+    private FakeRuntime(Path dir, Path binary) {
+        this.dir = dir;
+        this.binary = binary;
+    }
 
-  static FakeRuntime in(Path dir) throws IOException {
-    Path binary = dir.resolve("runc");
-    Files.writeString(binary, """
+    static FakeRuntime in(Path dir) throws IOException {
+        Path binary = dir.resolve("runc");
+        Files.writeString(binary, """
         #!/bin/bash
         dir='%s'
         { printf '%%s\\n' "$0" "$@"; echo --; } >> "$dir/argv"
@@ -42,46 +42,46 @@ final class FakeRuntime {
         if [ -f "$dir/$cmd.sh" ]; then . "$dir/$cmd.sh"; fi
         exit 0
         """.formatted(dir));
-    Files.setPosixFilePermissions(binary, PosixFilePermissions.fromString("rwxr-xr-x"));
-    return new FakeRuntime(dir, binary);
-  }
+        Files.setPosixFilePermissions(binary, PosixFilePermissions.fromString("rwxr-xr-x"));
+        return new FakeRuntime(dir, binary);
+    }
 
-  /** Makes subcommand {@code command} run {@code script} (bash). */
-  FakeRuntime on(String command, String script) throws IOException {
-    Files.writeString(dir.resolve(command + ".sh"), script);
-    return this;
-  }
+    /** Makes subcommand {@code command} run {@code script} (bash). */
+    FakeRuntime on(String command, String script) throws IOException {
+        Files.writeString(dir.resolve(command + ".sh"), script);
+        return this;
+    }
 
-  /** Makes {@code command} fail the way runc does: a JSON log line, the same text on stderr, exit 1. */
-  FakeRuntime failing(String command, String message) throws IOException {
-    return on(command, """
+    /** Makes {@code command} fail the way runc does: a JSON log line, the same text on stderr, exit 1. */
+    FakeRuntime failing(String command, String message) throws IOException {
+        return on(command, """
         printf '{"level":"error","msg":"%%s","time":"2026-01-01T00:00:00Z"}\\n' '%1$s' >> "$log"
         echo '%1$s' >&2
         exit 1
         """.formatted(message));
-  }
-
-  /** Every recorded argv, in call order. */
-  List<List<String>> calls() throws IOException {
-    List<List<String>> calls = new ArrayList<>();
-    Path argv = dir.resolve("argv");
-    if (!Files.exists(argv)) {
-      return calls;
     }
-    List<String> current = new ArrayList<>();
-    for (String line : Files.readAllLines(argv)) {
-      if (line.equals("--")) {
-        calls.add(List.copyOf(current));
-        current.clear();
-      } else {
-        current.add(line);
-      }
-    }
-    return calls;
-  }
 
-  List<String> lastCall() throws IOException {
-    List<List<String>> calls = calls();
-    return calls.get(calls.size() - 1);
-  }
+    /** Every recorded argv, in call order. */
+    List<List<String>> calls() throws IOException {
+        List<List<String>> calls = new ArrayList<>();
+        Path argv = dir.resolve("argv");
+        if (!Files.exists(argv)) {
+            return calls;
+        }
+        List<String> current = new ArrayList<>();
+        for (String line : Files.readAllLines(argv)) {
+            if (line.equals("--")) {
+                calls.add(List.copyOf(current));
+                current.clear();
+            } else {
+                current.add(line);
+            }
+        }
+        return calls;
+    }
+
+    List<String> lastCall() throws IOException {
+        List<List<String>> calls = calls();
+        return calls.get(calls.size() - 1);
+    }
 }

@@ -20,45 +20,69 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class SpecJsonTest {
-  private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper();
 
-  @TempDir Path dir;
+    @TempDir
+    Path dir;
 
-  /** Every part of the model set once, as a runtime would see it. */
-  static Spec representative() throws IOException {
-    var process = new Process(true, new Process.ConsoleSize(24, 80), new Process.User(1000, 1000, 18, List.of(10L, 20L)),
-        List.of("/bin/sh", "-c", "true"), List.of("PATH=/bin", "A=b"), "/work",
-        new Process.Capabilities(List.of("CAP_KILL"), List.of("CAP_KILL"), List.of(), List.of("CAP_KILL"), List.of()),
-        List.of(new Process.Rlimit("RLIMIT_NOFILE", 1024, 4096), new Process.Rlimit("RLIMIT_CORE", -1, -1)),
-        true, "runtime/default", 0, "system_u:system_r:container_t:s0");
-    var resources = new Resources(
-        List.of(Resources.DeviceRule.denyAll(), new Resources.DeviceRule(true, "c", 1L, 3L, "rwm")),
-        new Resources.Memory(268435456L, 134217728L, 268435456L, null, null, 0L, false),
-        new Resources.Cpu(1024L, 50000L, null, 100000L, null, null, "0-1", "0", null),
-        new Resources.Pids(100L),
-        List.of(new Resources.HugepageLimit("2MB", 0)),
-        Map.of("memory.high", "max"));
-    var linux = new Linux(
-        List.of(new Linux.IdMapping(0, 100000, 65536)),
-        List.of(new Linux.IdMapping(0, 100000, 65536)),
-        Map.of("net.ipv4.ip_forward", "1"),
-        resources,
-        "/stevedore/abc",
-        List.of(new Namespace(NamespaceType.PID), new Namespace(NamespaceType.NETWORK, "/run/netns/x")),
-        List.of(new Linux.Device("/dev/fuse", "c", 10, 229, 438, 0L, 0L)),
-        JSON.readTree("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ALLOW\"}]}"),
-        "rprivate",
-        List.of("/proc/kcore"),
-        List.of("/proc/sys"),
-        "system_u:object_r:container_file_t:s0");
-    var hooks = new Hooks(List.of(), List.of(new Hooks.Hook("/bin/hook", List.of("hook", "create"), List.of(), 5)),
-        List.of(), List.of(), List.of(), List.of());
-    return new Spec("1.1.0", process, new Root("rootfs", true), "box",
-        List.of(new Mount("/proc", "proc", "proc", List.of("nosuid")), Mount.bind("/src", "/dst", List.of("rbind", "ro"))),
-        hooks, Map.of("b", "2", "a", "1"), linux);
-  }
+    /** Every part of the model set once, as a runtime would see it. */
+    static Spec representative() throws IOException {
+        var process = new Process(
+                true,
+                new Process.ConsoleSize(24, 80),
+                new Process.User(1000, 1000, 18, List.of(10L, 20L)),
+                List.of("/bin/sh", "-c", "true"),
+                List.of("PATH=/bin", "A=b"),
+                "/work",
+                new Process.Capabilities(
+                        List.of("CAP_KILL"), List.of("CAP_KILL"), List.of(), List.of("CAP_KILL"), List.of()),
+                List.of(new Process.Rlimit("RLIMIT_NOFILE", 1024, 4096), new Process.Rlimit("RLIMIT_CORE", -1, -1)),
+                true,
+                "runtime/default",
+                0,
+                "system_u:system_r:container_t:s0");
+        var resources = new Resources(
+                List.of(Resources.DeviceRule.denyAll(), new Resources.DeviceRule(true, "c", 1L, 3L, "rwm")),
+                new Resources.Memory(268435456L, 134217728L, 268435456L, null, null, 0L, false),
+                new Resources.Cpu(1024L, 50000L, null, 100000L, null, null, "0-1", "0", null),
+                new Resources.Pids(100L),
+                List.of(new Resources.HugepageLimit("2MB", 0)),
+                Map.of("memory.high", "max"));
+        var linux = new Linux(
+                List.of(new Linux.IdMapping(0, 100000, 65536)),
+                List.of(new Linux.IdMapping(0, 100000, 65536)),
+                Map.of("net.ipv4.ip_forward", "1"),
+                resources,
+                "/stevedore/abc",
+                List.of(new Namespace(NamespaceType.PID), new Namespace(NamespaceType.NETWORK, "/run/netns/x")),
+                List.of(new Linux.Device("/dev/fuse", "c", 10, 229, 438, 0L, 0L)),
+                JSON.readTree(
+                        "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ALLOW\"}]}"),
+                "rprivate",
+                List.of("/proc/kcore"),
+                List.of("/proc/sys"),
+                "system_u:object_r:container_file_t:s0");
+        var hooks = new Hooks(
+                List.of(),
+                List.of(new Hooks.Hook("/bin/hook", List.of("hook", "create"), List.of(), 5)),
+                List.of(),
+                List.of(),
+                List.of(),
+                List.of());
+        return new Spec(
+                "1.1.0",
+                process,
+                new Root("rootfs", true),
+                "box",
+                List.of(
+                        new Mount("/proc", "proc", "proc", List.of("nosuid")),
+                        Mount.bind("/src", "/dst", List.of("rbind", "ro"))),
+                hooks,
+                Map.of("b", "2", "a", "1"),
+                linux);
+    }
 
-  private static final String EXPECTED = """
+    private static final String EXPECTED = """
       {
         "ociVersion": "1.1.0",
         "process": {
@@ -110,104 +134,107 @@ class SpecJsonTest {
       }
       """;
 
-  @Test
-  void toJson_representativeSpec_hasTheSpecsFieldNamesExactly() throws IOException {
-    assertEquals(JSON.readTree(EXPECTED), JSON.readTree(SpecJson.toJson(representative())));
-  }
+    @Test
+    void toJson_representativeSpec_hasTheSpecsFieldNamesExactly() throws IOException {
+        assertEquals(JSON.readTree(EXPECTED), JSON.readTree(SpecJson.toJson(representative())));
+    }
 
-  @Test
-  void toJson_keepsRecordOrderAndSortsMaps() throws IOException {
-    String json = SpecJson.toJson(representative());
-    assertTrue(json.indexOf("\"ociVersion\"") < json.indexOf("\"process\""), json);
-    assertTrue(json.indexOf("\"process\"") < json.indexOf("\"linux\""), json);
-    assertTrue(json.indexOf("\"a\" : \"1\"") < json.indexOf("\"b\" : \"2\""), json);
-  }
+    @Test
+    void toJson_keepsRecordOrderAndSortsMaps() throws IOException {
+        String json = SpecJson.toJson(representative());
+        assertTrue(json.indexOf("\"ociVersion\"") < json.indexOf("\"process\""), json);
+        assertTrue(json.indexOf("\"process\"") < json.indexOf("\"linux\""), json);
+        assertTrue(json.indexOf("\"a\" : \"1\"") < json.indexOf("\"b\" : \"2\""), json);
+    }
 
-  @Test
-  void writeThenRead_representativeSpec_roundTrips() throws IOException {
-    Spec spec = representative();
-    Path file = dir.resolve("config.json");
+    @Test
+    void writeThenRead_representativeSpec_roundTrips() throws IOException {
+        Spec spec = representative();
+        Path file = dir.resolve("config.json");
 
-    SpecJson.write(spec, file);
+        SpecJson.write(spec, file);
 
-    assertEquals(spec, SpecJson.read(file));
-  }
+        assertEquals(spec, SpecJson.read(file));
+    }
 
-  @Test
-  void parse_expectedJson_equalsTheModel() throws IOException {
-    assertEquals(representative(), SpecJson.parse(EXPECTED, Spec.class));
-  }
+    @Test
+    void parse_expectedJson_equalsTheModel() throws IOException {
+        assertEquals(representative(), SpecJson.parse(EXPECTED, Spec.class));
+    }
 
-  @Test
-  void toJson_minimalSpec_omitsAbsentAndEmptyButKeepsRequired() throws IOException {
-    Spec spec = new Spec("1.0.2", Process.of(List.of("/x")), new Root("rootfs", false), null, null, null, null, null);
+    @Test
+    void toJson_minimalSpec_omitsAbsentAndEmptyButKeepsRequired() throws IOException {
+        Spec spec =
+                new Spec("1.0.2", Process.of(List.of("/x")), new Root("rootfs", false), null, null, null, null, null);
 
-    JsonNode json = JSON.readTree(SpecJson.toJson(spec));
+        JsonNode json = JSON.readTree(SpecJson.toJson(spec));
 
-    assertEquals(JSON.readTree("""
+        assertEquals(JSON.readTree("""
         {"ociVersion": "1.0.2",
          "process": {"user": {"uid": 0, "gid": 0}, "args": ["/x"], "cwd": "/"},
          "root": {"path": "rootfs"}}
         """), json);
-  }
+    }
 
-  @Test
-  void oomScoreAdj_zero_isWrittenAndNullIsOmitted() throws IOException {
-    Process zero = Process.of(List.of("/x")).withOomScoreAdj(0);
+    @Test
+    void oomScoreAdj_zero_isWrittenAndNullIsOmitted() throws IOException {
+        Process zero = Process.of(List.of("/x")).withOomScoreAdj(0);
 
-    assertEquals(0, JSON.readTree(SpecJson.toJson(zero)).get("oomScoreAdj").intValue());
-    assertFalse(JSON.readTree(SpecJson.toJson(zero.withOomScoreAdj(null))).has("oomScoreAdj"));
-    assertEquals(0, SpecJson.parse(SpecJson.toJson(zero), Process.class).oomScoreAdj());
-    assertNull(SpecJson.parse("{\"user\":{\"uid\":0,\"gid\":0},\"cwd\":\"/\"}", Process.class).oomScoreAdj());
-  }
+        assertEquals(0, JSON.readTree(SpecJson.toJson(zero)).get("oomScoreAdj").intValue());
+        assertFalse(JSON.readTree(SpecJson.toJson(zero.withOomScoreAdj(null))).has("oomScoreAdj"));
+        assertEquals(0, SpecJson.parse(SpecJson.toJson(zero), Process.class).oomScoreAdj());
+        assertNull(SpecJson.parse("{\"user\":{\"uid\":0,\"gid\":0},\"cwd\":\"/\"}", Process.class)
+                .oomScoreAdj());
+    }
 
-  @Test
-  void memory_zeroLimits_areWritten() throws IOException {
-    var memory = new Resources.Memory(0L, null, 0L, null, null, null, null);
+    @Test
+    void memory_zeroLimits_areWritten() throws IOException {
+        var memory = new Resources.Memory(0L, null, 0L, null, null, null, null);
 
-    assertEquals(JSON.readTree("{\"limit\":0,\"swap\":0}"), JSON.readTree(SpecJson.toJson(memory)));
-  }
+        assertEquals(JSON.readTree("{\"limit\":0,\"swap\":0}"), JSON.readTree(SpecJson.toJson(memory)));
+    }
 
-  @Test
-  void parse_unknownFields_areIgnored() throws IOException {
-    Spec spec = SpecJson.parse("""
+    @Test
+    void parse_unknownFields_areIgnored() throws IOException {
+        Spec spec = SpecJson.parse("""
         {"ociVersion": "1.2.0", "domainname": "x", "linux": {"intelRdt": {"closID": "a"}, "cgroupsPath": "/a"}}
         """, Spec.class);
 
-    assertEquals("/a", spec.linux().cgroupsPath());
-  }
-
-  @Test
-  void read_invalidJson_isIoExceptionNamingTheFile() throws IOException {
-    Path file = Files.writeString(dir.resolve("config.json"), "{\"ociVersion\": ");
-
-    IOException e = assertThrows(IOException.class, () -> SpecJson.read(file));
-
-    assertTrue(e.getMessage().contains(file.toString()), e.getMessage());
-  }
-
-  @Test
-  void write_overExistingFile_replacesItAndLeavesNoTemporaryFile() throws IOException {
-    Path file = Files.writeString(dir.resolve("config.json"), "old");
-
-    SpecJson.write(Specs.defaults(), file);
-
-    assertEquals(Specs.defaults(), SpecJson.read(file));
-    try (Stream<Path> files = Files.list(dir)) {
-      assertEquals(List.of(file), files.toList());
+        assertEquals("/a", spec.linux().cgroupsPath());
     }
-  }
 
-  @Test
-  void records_copyTheirCollections() throws IOException {
-    var args = new java.util.ArrayList<>(List.of("/a"));
-    Process p = Process.of(args);
-    args.add("/b");
+    @Test
+    void read_invalidJson_isIoExceptionNamingTheFile() throws IOException {
+        Path file = Files.writeString(dir.resolve("config.json"), "{\"ociVersion\": ");
 
-    assertEquals(List.of("/a"), p.args());
-    assertThrows(UnsupportedOperationException.class, () -> p.args().add("/c"));
-    Spec spec = representative();
-    ((com.fasterxml.jackson.databind.node.ObjectNode) spec.linux().seccomp()).put("defaultAction", "changed");
-    assertEquals("SCMP_ACT_ERRNO", spec.linux().seccomp().get("defaultAction").asText());
-  }
+        IOException e = assertThrows(IOException.class, () -> SpecJson.read(file));
+
+        assertTrue(e.getMessage().contains(file.toString()), e.getMessage());
+    }
+
+    @Test
+    void write_overExistingFile_replacesItAndLeavesNoTemporaryFile() throws IOException {
+        Path file = Files.writeString(dir.resolve("config.json"), "old");
+
+        SpecJson.write(Specs.defaults(), file);
+
+        assertEquals(Specs.defaults(), SpecJson.read(file));
+        try (Stream<Path> files = Files.list(dir)) {
+            assertEquals(List.of(file), files.toList());
+        }
+    }
+
+    @Test
+    void records_copyTheirCollections() throws IOException {
+        var args = new java.util.ArrayList<>(List.of("/a"));
+        Process p = Process.of(args);
+        args.add("/b");
+
+        assertEquals(List.of("/a"), p.args());
+        assertThrows(UnsupportedOperationException.class, () -> p.args().add("/c"));
+        Spec spec = representative();
+        ((com.fasterxml.jackson.databind.node.ObjectNode) spec.linux().seccomp()).put("defaultAction", "changed");
+        assertEquals(
+                "SCMP_ACT_ERRNO", spec.linux().seccomp().get("defaultAction").asText());
+    }
 }

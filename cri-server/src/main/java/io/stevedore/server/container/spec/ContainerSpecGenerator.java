@@ -43,338 +43,366 @@ import java.util.TreeMap;
  * nothing.
  */
 public final class ContainerSpecGenerator {
-  /** containerd's annotation names ({@code internal/cri/annotations}); runtimes and hooks key on them. */
-  public static final String CONTAINER_TYPE = "io.kubernetes.cri.container-type";
-  public static final String SANDBOX_ID = "io.kubernetes.cri.sandbox-id";
-  public static final String SANDBOX_NAMESPACE = "io.kubernetes.cri.sandbox-namespace";
-  public static final String SANDBOX_UID = "io.kubernetes.cri.sandbox-uid";
-  public static final String SANDBOX_NAME = "io.kubernetes.cri.sandbox-name";
-  public static final String CONTAINER_NAME = "io.kubernetes.cri.container-name";
-  public static final String IMAGE_NAME = "io.kubernetes.cri.image-name";
+    /** containerd's annotation names ({@code internal/cri/annotations}); runtimes and hooks key on them. */
+    public static final String CONTAINER_TYPE = "io.kubernetes.cri.container-type";
 
-  /**
-   * Host facts that shape every spec.
-   *
-   * @param oomScoreAdjFloor the daemon's own {@code oom_score_adj}; a container's is never set
-   *     lower, because lowering it needs CAP_SYS_RESOURCE and runc would fail with EPERM
-   * @param allCapabilities what {@code ALL} and privileged grant: the daemon's effective set, as
-   *     containerd's {@code cap.Current()} (runc cannot grant more than it holds)
-   * @param cgroupNamespace give unprivileged containers their own cgroup namespace (containerd does
-   *     on cgroup v2 only)
-   * @param swapLimitAvailable whether the memory controller can limit swap; when it cannot,
-   *     {@code linux.resources.memory.swap} is never set
-   */
-  public record Options(int oomScoreAdjFloor, List<String> allCapabilities, boolean cgroupNamespace,
-      boolean swapLimitAvailable) {
-    public Options {
-      if (oomScoreAdjFloor < -1000 || oomScoreAdjFloor > 1000) {
-        throw new IllegalArgumentException("oomScoreAdjFloor " + oomScoreAdjFloor + " is not in [-1000, 1000]");
-      }
-      allCapabilities = List.copyOf(allCapabilities);
-    }
+    public static final String SANDBOX_ID = "io.kubernetes.cri.sandbox-id";
+    public static final String SANDBOX_NAMESPACE = "io.kubernetes.cri.sandbox-namespace";
+    public static final String SANDBOX_UID = "io.kubernetes.cri.sandbox-uid";
+    public static final String SANDBOX_NAME = "io.kubernetes.cri.sandbox-name";
+    public static final String CONTAINER_NAME = "io.kubernetes.cri.container-name";
+    public static final String IMAGE_NAME = "io.kubernetes.cri.image-name";
 
-    /** Read from this process and host: {@code /proc/self/{oom_score_adj,status,cgroup}}, {@code /sys/fs/cgroup}. */
-    public static Options forThisHost() {
-      return new Options(HostProbe.oomScoreAdj(), HostProbe.effectiveCapabilities(), HostProbe.cgroupV2(),
-          HostProbe.swapLimitAvailable());
-    }
-  }
-
-  private static final Path HOST_DEV = Path.of("/dev");
-
-  private final Options options;
-
-  public ContainerSpecGenerator(Options options) {
-    this.options = Objects.requireNonNull(options, "options");
-  }
-
-  /**
-   * The spec of a new container.
-   *
-   * @param rootfs the container's mounted rootfs, absolute; becomes {@code root.path}
-   * @throws CriException.InvalidArgument when the config asks for something impossible: no
-   *     command, an unknown user or group name, a missing mount host path or device, a privileged
-   *     container in an unprivileged pod, PID mode TARGET
-   * @throws CriException.Unimplemented for image volumes and user namespaces
-   * @throws UncheckedIOException when a host or rootfs file cannot be read
-   */
-  public Spec generate(String containerId, ContainerConfig config, PodContext pod, ImageConfig image, Path rootfs) {
-    Objects.requireNonNull(containerId, "containerId");
-    Objects.requireNonNull(config, "config");
-    Objects.requireNonNull(pod, "pod");
-    Objects.requireNonNull(image, "image");
-    if (!rootfs.isAbsolute()) {
-      throw new IllegalArgumentException("rootfs " + rootfs + " is not absolute");
-    }
-    String action = "create container \"%s\"".formatted(config.getMetadata().getName());
-    LinuxContainerSecurityContext sc = config.getLinux().getSecurityContext();
-    if (sc.getPrivileged() && !pod.config().getLinux().getSecurityContext().getPrivileged()) {
-      throw new CriException.InvalidArgument(action + ": no privileged container allowed in sandbox "
-          + "\"" + pod.sandboxId() + "\"");
-    }
-    return Specs.apply(Specs.defaults(),
-        s -> s.withRoot(new Root(rootfs.toString(), sc.getReadonlyRootfs())),
-        Specs.withProcessArgs(args(config, image, action)),
-        Specs.withEnv(env(config, pod, image)),
-        Specs.withCwd(cwd(config, image)),
-        Specs.withTerminal(config.getTty()),
-        Specs.withUser(ContainerUser.resolve(sc, image, rootfs, action)),
-        s -> ContainerMounts.apply(s, config, pod, action),
-        s -> maskedPaths(s, sc),
-        s -> devices(s, config, action),
-        s -> capabilities(s, sc),
-        s -> sc.getPrivileged() ? privileged(s, action) : s,
-        s -> SeccompProfiles.of(sc, s.process().capabilities() == null ? List.of()
-            : s.process().capabilities().bounding(), action).map(f -> s.withLinux(s.linux().withSeccomp(f))).orElse(s),
-        s -> s.withProcess(s.process().withNoNewPrivileges(sc.getNoNewPrivs())),
-        s -> resources(s, config),
-        Specs.withCgroupsPath(cgroupsPath(pod.cgroupParent(), containerId)),
-        s -> namespaces(s, sc, pod, action),
-        Specs.withAnnotations(annotations(config, pod)));
-  }
-
-  /**
-   * The process of {@code runc exec --process}: the container's user, env, cwd, capabilities,
-   * rlimits and {@code noNewPrivileges}, running {@code cmd}; a terminal gets {@code TERM=xterm}
-   * (containerd's {@code execInternal}).
-   *
-   * @throws CriException.InvalidArgument when {@code cmd} is empty
-   */
-  public Process execProcess(Spec containerSpec, List<String> cmd, boolean tty) {
-    Process p = Objects.requireNonNull(containerSpec.process(), "container spec has no process");
-    if (cmd.isEmpty()) {
-      throw new CriException.InvalidArgument("exec: no command specified");
-    }
-    Spec s = containerSpec.withProcess(p.withArgs(cmd).withTerminal(tty).withConsoleSize(null));
-    return (tty ? Specs.withEnv(List.of("TERM=xterm")).apply(s) : s).process();
-  }
-
-  /**
-   * The CRI's resources merged onto {@code current} ({@code linux.resources} of the container's
-   * spec, or null), as containerd's {@code WithResources}: for CreateContainer and
-   * UpdateContainerResources alike. Zero and empty CRI fields keep what {@code current} has; device
-   * rules are kept; a memory limit without a swap limit sets swap to the same value (no swap) when
-   * {@code swapLimitAvailable}; hugepage limits replace those of the same page size; unified keys
-   * are merged. oom_score_adj is not a cgroup setting: see {@link #oomScoreAdj}.
-   */
-  public static Resources resources(Resources current, LinuxContainerResources r, boolean swapLimitAvailable) {
-    return CriResources.merge(current, r, swapLimitAvailable);
-  }
-
-  /** {@link #resources} with this host's swap accounting, for UpdateContainerResources. */
-  public Resources updatedResources(Resources current, LinuxContainerResources r) {
-    return resources(current, r, options.swapLimitAvailable());
-  }
-
-  /**
-   * The CRI's oom_score_adj within the kernel's [-1000, 1000], never below {@code floor}
-   * (containerd's {@code restrictOOMScoreAdj}).
-   */
-  public static int oomScoreAdj(LinuxContainerResources r, int floor) {
-    long adj = Math.clamp(r.getOomScoreAdj(), -1000, 1000);
-    return (int) Math.max(adj, floor);
-  }
-
-  /**
-   * containerd's {@code WithProcessArgs}, from Docker: a Kubernetes {@code command} replaces the
-   * image's entrypoint and cmd; {@code args} alone replace only the cmd.
-   */
-  private static List<String> args(ContainerConfig config, ImageConfig image, String action) {
-    List<String> command = config.getCommandList();
-    List<String> args = config.getArgsList();
-    if (command.isEmpty()) {
-      if (args.isEmpty()) {
-        args = image.cmd();
-      }
-      // ENTRYPOINT [""] is how a Dockerfile clears an inherited entrypoint.
-      if (!(image.entrypoint().size() == 1 && image.entrypoint().getFirst().isEmpty())) {
-        command = image.entrypoint();
-      }
-    }
-    if (command.isEmpty() && args.isEmpty()) {
-      throw new CriException.InvalidArgument(action + ": no command specified");
-    }
-    List<String> out = new ArrayList<>(command);
-    out.addAll(args);
-    return out;
-  }
-
-  /**
-   * Merged by key onto the default PATH, in containerd's order: TERM for a terminal, HOSTNAME,
-   * the image's env, the CRI's.
-   */
-  private static List<String> env(ContainerConfig config, PodContext pod, ImageConfig image) {
-    List<String> env = new ArrayList<>();
-    if (config.getTty()) {
-      env.add("TERM=xterm");
-    }
-    String hostname = pod.config().getHostname();
-    env.add("HOSTNAME=" + (hostname.isEmpty() ? hostHostname() : hostname));
-    env.addAll(image.env());
-    for (KeyValue kv : config.getEnvsList()) {
-      env.add(kv.getKey() + "=" + kv.getValue().toStringUtf8());
-    }
-    return env;
-  }
-
-  private static String cwd(ContainerConfig config, ImageConfig image) {
-    if (!config.getWorkingDir().isEmpty()) {
-      return config.getWorkingDir();
-    }
-    return image.workingDir().isEmpty() ? "/" : image.workingDir();
-  }
-
-  /** The CRI's lists replace the defaults when given (kubelet sends its defaults for procMount Default). */
-  private static Spec maskedPaths(Spec s, LinuxContainerSecurityContext sc) {
-    Linux l = s.linux();
-    List<String> masked = sc.getMaskedPathsList().isEmpty() ? l.maskedPaths() : sc.getMaskedPathsList();
-    List<String> readonly = sc.getReadonlyPathsList().isEmpty() ? l.readonlyPaths() : sc.getReadonlyPathsList();
-    return s.withLinux(l.withMaskedPaths(masked, readonly));
-  }
-
-  /** CRI devices: a node (or every node below a directory) and a cgroup rule allowing it. */
-  private static Spec devices(Spec s, ContainerConfig config, String action) {
-    List<Linux.Device> devices = new ArrayList<>(s.linux().devices());
-    List<Resources.DeviceRule> rules = new ArrayList<>(s.linux().resources().devices());
-    for (io.stevedore.cri.v1.Device d : config.getDevicesList()) {
-      List<Linux.Device> found;
-      try {
-        Path host = Path.of(d.getHostPath()).toRealPath();
-        String containerPath = d.getContainerPath().isEmpty() ? host.toString() : d.getContainerPath();
-        found = Files.isDirectory(host) ? DeviceNodes.below(host, containerPath)
-            : List.of(DeviceNodes.read(host, containerPath).orElseThrow(() -> new CriException.InvalidArgument(
-                "%s: device \"%s\" is not a character or block device".formatted(action, d.getHostPath()))));
-      } catch (NoSuchFileException e) {
-        throw new CriException.InvalidArgument(
-            "%s: device \"%s\" does not exist".formatted(action, d.getHostPath()));
-      } catch (IOException e) {
-        throw new UncheckedIOException("%s: read device \"%s\"".formatted(action, d.getHostPath()), e);
-      }
-      for (Linux.Device dev : found) {
-        devices.add(dev);
-        rules.add(new Resources.DeviceRule(true, dev.type(), dev.major(), dev.minor(), d.getPermissions()));
-      }
-    }
-    return s.withLinux(s.linux().withDevices(devices).withResources(s.linux().resources().withDevices(rules)));
-  }
-
-  private Spec capabilities(Spec s, LinuxContainerSecurityContext sc) {
-    if (!sc.hasCapabilities()) {
-      return s;
-    }
-    return s.withProcess(s.process().withCapabilities(
-        CapabilitySets.apply(s.process().capabilities(), sc.getCapabilities(), options.allCapabilities())));
-  }
-
-  /**
-   * containerd's {@code WithPrivileged} plus {@code WithHostDevices} and
-   * {@code WithAllDevicesAllowed}: every capability we hold, nothing masked, /sys and the cgroup
-   * mount writable, every host device present and allowed.
-   */
-  private Spec privileged(Spec s, String action) {
-    List<Mount> mounts = s.mounts().stream()
-        .map(m -> m.type() != null && (m.type().equals("sysfs") || m.type().equals("cgroup"))
-            ? m.withOptions(m.options().stream().map(o -> o.equals("ro") ? "rw" : o).toList())
-            : m)
-        .toList();
-    List<Linux.Device> devices = new ArrayList<>(s.linux().devices());
-    try {
-      for (Linux.Device d : DeviceNodes.below(HOST_DEV, "/dev")) {
-        if (devices.stream().noneMatch(x -> x.path().equals(d.path()))) {
-          devices.add(d);
+    /**
+     * Host facts that shape every spec.
+     *
+     * @param oomScoreAdjFloor the daemon's own {@code oom_score_adj}; a container's is never set
+     *     lower, because lowering it needs CAP_SYS_RESOURCE and runc would fail with EPERM
+     * @param allCapabilities what {@code ALL} and privileged grant: the daemon's effective set, as
+     *     containerd's {@code cap.Current()} (runc cannot grant more than it holds)
+     * @param cgroupNamespace give unprivileged containers their own cgroup namespace (containerd does
+     *     on cgroup v2 only)
+     * @param swapLimitAvailable whether the memory controller can limit swap; when it cannot,
+     *     {@code linux.resources.memory.swap} is never set
+     */
+    public record Options(
+            int oomScoreAdjFloor, List<String> allCapabilities, boolean cgroupNamespace, boolean swapLimitAvailable) {
+        public Options {
+            if (oomScoreAdjFloor < -1000 || oomScoreAdjFloor > 1000) {
+                throw new IllegalArgumentException("oomScoreAdjFloor " + oomScoreAdjFloor + " is not in [-1000, 1000]");
+            }
+            allCapabilities = List.copyOf(allCapabilities);
         }
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(action + ": list host devices", e);
-    }
-    Linux linux = s.linux()
-        .withMaskedPaths(List.of(), List.of())
-        .withDevices(devices)
-        .withResources(s.linux().resources().withDevices(
-            List.of(new Resources.DeviceRule(true, null, null, null, "rwm"))));
-    Process p = s.process().withCapabilities(
-        CapabilitySets.only(s.process().capabilities(), options.allCapabilities()));
-    return s.withMounts(mounts).withLinux(linux).withProcess(p);
-  }
 
-  /** Limits and oom_score_adj; containerd leaves oom_score_adj unset (inherited) without CRI resources. */
-  private Spec resources(Spec s, ContainerConfig config) {
-    if (!config.getLinux().hasResources()) {
-      return s;
+        /** Read from this process and host: {@code /proc/self/{oom_score_adj,status,cgroup}}, {@code /sys/fs/cgroup}. */
+        public static Options forThisHost() {
+            return new Options(
+                    HostProbe.oomScoreAdj(),
+                    HostProbe.effectiveCapabilities(),
+                    HostProbe.cgroupV2(),
+                    HostProbe.swapLimitAvailable());
+        }
     }
-    LinuxContainerResources r = config.getLinux().getResources();
-    Resources merged = CriResources.merge(s.linux().resources(), r, options.swapLimitAvailable());
-    return s.withLinux(s.linux().withResources(merged))
-        .withProcess(s.process().withOomScoreAdj(oomScoreAdj(r, options.oomScoreAdjFloor())));
-  }
 
-  /** {@code <parent>/<id>}, cleaned; containerd's {@code getCgroupsPath} for cgroupfs. */
-  static String cgroupsPath(String parent, String containerId) {
-    if (parent.isEmpty()) {
-      return "/" + containerId;
+    private static final Path HOST_DEV = Path.of("/dev");
+
+    private final Options options;
+
+    public ContainerSpecGenerator(Options options) {
+        this.options = Objects.requireNonNull(options, "options");
     }
-    return Path.of(parent).resolve(containerId).normalize().toString();
-  }
 
-  /**
-   * Join the pod's network, IPC and UTS namespaces (the host's when the pod has none), a new mount
-   * namespace, PID as the CRI asks; a new cgroup namespace when {@link Options#cgroupNamespace}
-   * and unprivileged.
-   */
-  private Spec namespaces(Spec s, LinuxContainerSecurityContext sc, PodContext pod, String action) {
-    Linux l = s.linux();
-    l = join(l, NamespaceType.NETWORK, pod.netns().orElse(null));
-    l = join(l, NamespaceType.IPC, pod.ipcns().orElse(null));
-    l = join(l, NamespaceType.UTS, pod.utsns().orElse(null));
-    NamespaceOption ns = sc.getNamespaceOptions();
-    l = switch (ns.getPid()) {
-      case NODE -> l.withoutNamespace(NamespaceType.PID);
-      case POD -> l.withNamespace(new Namespace(NamespaceType.PID,
-          pod.sharedPidNsPid().map(pid -> "/proc/" + pid + "/ns/pid").orElse(null)));
-      case CONTAINER -> l.withNamespace(new Namespace(NamespaceType.PID));
-      case TARGET, UNRECOGNIZED -> throw new CriException.InvalidArgument(
-          "%s: PID namespace mode %s is not supported".formatted(action, ns.getPid()));
-    };
-    if (ns.hasUsernsOptions()) {
-      switch (ns.getUsernsOptions().getMode()) {
-        case NODE -> {}
-        case POD -> throw new CriException.Unimplemented(action + ": user namespaces are not supported");
-        default -> throw new CriException.InvalidArgument(
-            "%s: unsupported user namespace mode %s".formatted(action, ns.getUsernsOptions().getMode()));
-      }
+    /**
+     * The spec of a new container.
+     *
+     * @param rootfs the container's mounted rootfs, absolute; becomes {@code root.path}
+     * @throws CriException.InvalidArgument when the config asks for something impossible: no
+     *     command, an unknown user or group name, a missing mount host path or device, a privileged
+     *     container in an unprivileged pod, PID mode TARGET
+     * @throws CriException.Unimplemented for image volumes and user namespaces
+     * @throws UncheckedIOException when a host or rootfs file cannot be read
+     */
+    public Spec generate(String containerId, ContainerConfig config, PodContext pod, ImageConfig image, Path rootfs) {
+        Objects.requireNonNull(containerId, "containerId");
+        Objects.requireNonNull(config, "config");
+        Objects.requireNonNull(pod, "pod");
+        Objects.requireNonNull(image, "image");
+        if (!rootfs.isAbsolute()) {
+            throw new IllegalArgumentException("rootfs " + rootfs + " is not absolute");
+        }
+        String action = "create container \"%s\"".formatted(config.getMetadata().getName());
+        LinuxContainerSecurityContext sc = config.getLinux().getSecurityContext();
+        if (sc.getPrivileged() && !pod.config().getLinux().getSecurityContext().getPrivileged()) {
+            throw new CriException.InvalidArgument(
+                    action + ": no privileged container allowed in sandbox " + "\"" + pod.sandboxId() + "\"");
+        }
+        return Specs.apply(
+                Specs.defaults(),
+                s -> s.withRoot(new Root(rootfs.toString(), sc.getReadonlyRootfs())),
+                Specs.withProcessArgs(args(config, image, action)),
+                Specs.withEnv(env(config, pod, image)),
+                Specs.withCwd(cwd(config, image)),
+                Specs.withTerminal(config.getTty()),
+                Specs.withUser(ContainerUser.resolve(sc, image, rootfs, action)),
+                s -> ContainerMounts.apply(s, config, pod, action),
+                s -> maskedPaths(s, sc),
+                s -> devices(s, config, action),
+                s -> capabilities(s, sc),
+                s -> sc.getPrivileged() ? privileged(s, action) : s,
+                s -> SeccompProfiles.of(
+                                sc,
+                                s.process().capabilities() == null
+                                        ? List.of()
+                                        : s.process().capabilities().bounding(),
+                                action)
+                        .map(f -> s.withLinux(s.linux().withSeccomp(f)))
+                        .orElse(s),
+                s -> s.withProcess(s.process().withNoNewPrivileges(sc.getNoNewPrivs())),
+                s -> resources(s, config),
+                Specs.withCgroupsPath(cgroupsPath(pod.cgroupParent(), containerId)),
+                s -> namespaces(s, sc, pod, action),
+                Specs.withAnnotations(annotations(config, pod)));
     }
-    if (options.cgroupNamespace() && !sc.getPrivileged()) {
-      l = l.withNamespace(new Namespace(NamespaceType.CGROUP));
+
+    /**
+     * The process of {@code runc exec --process}: the container's user, env, cwd, capabilities,
+     * rlimits and {@code noNewPrivileges}, running {@code cmd}; a terminal gets {@code TERM=xterm}
+     * (containerd's {@code execInternal}).
+     *
+     * @throws CriException.InvalidArgument when {@code cmd} is empty
+     */
+    public Process execProcess(Spec containerSpec, List<String> cmd, boolean tty) {
+        Process p = Objects.requireNonNull(containerSpec.process(), "container spec has no process");
+        if (cmd.isEmpty()) {
+            throw new CriException.InvalidArgument("exec: no command specified");
+        }
+        Spec s = containerSpec.withProcess(p.withArgs(cmd).withTerminal(tty).withConsoleSize(null));
+        return (tty ? Specs.withEnv(List.of("TERM=xterm")).apply(s) : s).process();
     }
-    return s.withLinux(l);
-  }
 
-  /** Join {@code path}, or share the host's namespace (no entry) when null. */
-  private static Linux join(Linux l, NamespaceType type, Path path) {
-    return path == null ? l.withoutNamespace(type) : l.withNamespace(new Namespace(type, path.toString()));
-  }
-
-  /** The CRI's annotations, then containerd's {@code DefaultCRIAnnotations} for a container. */
-  private static Map<String, String> annotations(ContainerConfig config, PodContext pod) {
-    Map<String, String> a = new TreeMap<>(config.getAnnotationsMap());
-    var meta = pod.config().getMetadata();
-    a.put(SANDBOX_ID, pod.sandboxId());
-    a.put(SANDBOX_NAMESPACE, meta.getNamespace());
-    a.put(SANDBOX_UID, meta.getUid());
-    a.put(SANDBOX_NAME, meta.getName());
-    a.put(CONTAINER_NAME, config.getMetadata().getName());
-    String userSpecified = config.getImage().getUserSpecifiedImage();
-    a.put(IMAGE_NAME, userSpecified.isEmpty() ? config.getImage().getImage() : userSpecified);
-    a.put(CONTAINER_TYPE, "container");
-    return a;
-  }
-
-  /** containerd falls back to {@code os.Hostname()} when the pod names none. */
-  private static String hostHostname() {
-    try {
-      return Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
-    } catch (IOException e) {
-      throw new UncheckedIOException("read the host's hostname", e);
+    /**
+     * The CRI's resources merged onto {@code current} ({@code linux.resources} of the container's
+     * spec, or null), as containerd's {@code WithResources}: for CreateContainer and
+     * UpdateContainerResources alike. Zero and empty CRI fields keep what {@code current} has; device
+     * rules are kept; a memory limit without a swap limit sets swap to the same value (no swap) when
+     * {@code swapLimitAvailable}; hugepage limits replace those of the same page size; unified keys
+     * are merged. oom_score_adj is not a cgroup setting: see {@link #oomScoreAdj}.
+     */
+    public static Resources resources(Resources current, LinuxContainerResources r, boolean swapLimitAvailable) {
+        return CriResources.merge(current, r, swapLimitAvailable);
     }
-  }
+
+    /** {@link #resources} with this host's swap accounting, for UpdateContainerResources. */
+    public Resources updatedResources(Resources current, LinuxContainerResources r) {
+        return resources(current, r, options.swapLimitAvailable());
+    }
+
+    /**
+     * The CRI's oom_score_adj within the kernel's [-1000, 1000], never below {@code floor}
+     * (containerd's {@code restrictOOMScoreAdj}).
+     */
+    public static int oomScoreAdj(LinuxContainerResources r, int floor) {
+        long adj = Math.clamp(r.getOomScoreAdj(), -1000, 1000);
+        return (int) Math.max(adj, floor);
+    }
+
+    /**
+     * containerd's {@code WithProcessArgs}, from Docker: a Kubernetes {@code command} replaces the
+     * image's entrypoint and cmd; {@code args} alone replace only the cmd.
+     */
+    private static List<String> args(ContainerConfig config, ImageConfig image, String action) {
+        List<String> command = config.getCommandList();
+        List<String> args = config.getArgsList();
+        if (command.isEmpty()) {
+            if (args.isEmpty()) {
+                args = image.cmd();
+            }
+            // ENTRYPOINT [""] is how a Dockerfile clears an inherited entrypoint.
+            if (!(image.entrypoint().size() == 1
+                    && image.entrypoint().getFirst().isEmpty())) {
+                command = image.entrypoint();
+            }
+        }
+        if (command.isEmpty() && args.isEmpty()) {
+            throw new CriException.InvalidArgument(action + ": no command specified");
+        }
+        List<String> out = new ArrayList<>(command);
+        out.addAll(args);
+        return out;
+    }
+
+    /**
+     * Merged by key onto the default PATH, in containerd's order: TERM for a terminal, HOSTNAME,
+     * the image's env, the CRI's.
+     */
+    private static List<String> env(ContainerConfig config, PodContext pod, ImageConfig image) {
+        List<String> env = new ArrayList<>();
+        if (config.getTty()) {
+            env.add("TERM=xterm");
+        }
+        String hostname = pod.config().getHostname();
+        env.add("HOSTNAME=" + (hostname.isEmpty() ? hostHostname() : hostname));
+        env.addAll(image.env());
+        for (KeyValue kv : config.getEnvsList()) {
+            env.add(kv.getKey() + "=" + kv.getValue().toStringUtf8());
+        }
+        return env;
+    }
+
+    private static String cwd(ContainerConfig config, ImageConfig image) {
+        if (!config.getWorkingDir().isEmpty()) {
+            return config.getWorkingDir();
+        }
+        return image.workingDir().isEmpty() ? "/" : image.workingDir();
+    }
+
+    /** The CRI's lists replace the defaults when given (kubelet sends its defaults for procMount Default). */
+    private static Spec maskedPaths(Spec s, LinuxContainerSecurityContext sc) {
+        Linux l = s.linux();
+        List<String> masked = sc.getMaskedPathsList().isEmpty() ? l.maskedPaths() : sc.getMaskedPathsList();
+        List<String> readonly = sc.getReadonlyPathsList().isEmpty() ? l.readonlyPaths() : sc.getReadonlyPathsList();
+        return s.withLinux(l.withMaskedPaths(masked, readonly));
+    }
+
+    /** CRI devices: a node (or every node below a directory) and a cgroup rule allowing it. */
+    private static Spec devices(Spec s, ContainerConfig config, String action) {
+        List<Linux.Device> devices = new ArrayList<>(s.linux().devices());
+        List<Resources.DeviceRule> rules = new ArrayList<>(s.linux().resources().devices());
+        for (io.stevedore.cri.v1.Device d : config.getDevicesList()) {
+            List<Linux.Device> found;
+            try {
+                Path host = Path.of(d.getHostPath()).toRealPath();
+                String containerPath = d.getContainerPath().isEmpty() ? host.toString() : d.getContainerPath();
+                found = Files.isDirectory(host)
+                        ? DeviceNodes.below(host, containerPath)
+                        : List.of(DeviceNodes.read(host, containerPath)
+                                .orElseThrow(() -> new CriException.InvalidArgument(
+                                        "%s: device \"%s\" is not a character or block device"
+                                                .formatted(action, d.getHostPath()))));
+            } catch (NoSuchFileException e) {
+                throw new CriException.InvalidArgument(
+                        "%s: device \"%s\" does not exist".formatted(action, d.getHostPath()));
+            } catch (IOException e) {
+                throw new UncheckedIOException("%s: read device \"%s\"".formatted(action, d.getHostPath()), e);
+            }
+            for (Linux.Device dev : found) {
+                devices.add(dev);
+                rules.add(new Resources.DeviceRule(true, dev.type(), dev.major(), dev.minor(), d.getPermissions()));
+            }
+        }
+        return s.withLinux(s.linux()
+                .withDevices(devices)
+                .withResources(s.linux().resources().withDevices(rules)));
+    }
+
+    private Spec capabilities(Spec s, LinuxContainerSecurityContext sc) {
+        if (!sc.hasCapabilities()) {
+            return s;
+        }
+        return s.withProcess(s.process()
+                .withCapabilities(CapabilitySets.apply(
+                        s.process().capabilities(), sc.getCapabilities(), options.allCapabilities())));
+    }
+
+    /**
+     * containerd's {@code WithPrivileged} plus {@code WithHostDevices} and
+     * {@code WithAllDevicesAllowed}: every capability we hold, nothing masked, /sys and the cgroup
+     * mount writable, every host device present and allowed.
+     */
+    private Spec privileged(Spec s, String action) {
+        List<Mount> mounts = s.mounts().stream()
+                .map(m -> m.type() != null
+                                && (m.type().equals("sysfs") || m.type().equals("cgroup"))
+                        ? m.withOptions(m.options().stream()
+                                .map(o -> o.equals("ro") ? "rw" : o)
+                                .toList())
+                        : m)
+                .toList();
+        List<Linux.Device> devices = new ArrayList<>(s.linux().devices());
+        try {
+            for (Linux.Device d : DeviceNodes.below(HOST_DEV, "/dev")) {
+                if (devices.stream().noneMatch(x -> x.path().equals(d.path()))) {
+                    devices.add(d);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(action + ": list host devices", e);
+        }
+        Linux linux = s.linux()
+                .withMaskedPaths(List.of(), List.of())
+                .withDevices(devices)
+                .withResources(s.linux()
+                        .resources()
+                        .withDevices(List.of(new Resources.DeviceRule(true, null, null, null, "rwm"))));
+        Process p = s.process()
+                .withCapabilities(CapabilitySets.only(s.process().capabilities(), options.allCapabilities()));
+        return s.withMounts(mounts).withLinux(linux).withProcess(p);
+    }
+
+    /** Limits and oom_score_adj; containerd leaves oom_score_adj unset (inherited) without CRI resources. */
+    private Spec resources(Spec s, ContainerConfig config) {
+        if (!config.getLinux().hasResources()) {
+            return s;
+        }
+        LinuxContainerResources r = config.getLinux().getResources();
+        Resources merged = CriResources.merge(s.linux().resources(), r, options.swapLimitAvailable());
+        return s.withLinux(s.linux().withResources(merged))
+                .withProcess(s.process().withOomScoreAdj(oomScoreAdj(r, options.oomScoreAdjFloor())));
+    }
+
+    /** {@code <parent>/<id>}, cleaned; containerd's {@code getCgroupsPath} for cgroupfs. */
+    static String cgroupsPath(String parent, String containerId) {
+        if (parent.isEmpty()) {
+            return "/" + containerId;
+        }
+        return Path.of(parent).resolve(containerId).normalize().toString();
+    }
+
+    /**
+     * Join the pod's network, IPC and UTS namespaces (the host's when the pod has none), a new mount
+     * namespace, PID as the CRI asks; a new cgroup namespace when {@link Options#cgroupNamespace}
+     * and unprivileged.
+     */
+    private Spec namespaces(Spec s, LinuxContainerSecurityContext sc, PodContext pod, String action) {
+        Linux l = s.linux();
+        l = join(l, NamespaceType.NETWORK, pod.netns().orElse(null));
+        l = join(l, NamespaceType.IPC, pod.ipcns().orElse(null));
+        l = join(l, NamespaceType.UTS, pod.utsns().orElse(null));
+        NamespaceOption ns = sc.getNamespaceOptions();
+        l = switch (ns.getPid()) {
+            case NODE -> l.withoutNamespace(NamespaceType.PID);
+            case POD ->
+                l.withNamespace(new Namespace(
+                        NamespaceType.PID,
+                        pod.sharedPidNsPid()
+                                .map(pid -> "/proc/" + pid + "/ns/pid")
+                                .orElse(null)));
+            case CONTAINER -> l.withNamespace(new Namespace(NamespaceType.PID));
+            case TARGET, UNRECOGNIZED ->
+                throw new CriException.InvalidArgument(
+                        "%s: PID namespace mode %s is not supported".formatted(action, ns.getPid()));
+        };
+        if (ns.hasUsernsOptions()) {
+            switch (ns.getUsernsOptions().getMode()) {
+                case NODE -> {}
+                case POD -> throw new CriException.Unimplemented(action + ": user namespaces are not supported");
+                default ->
+                    throw new CriException.InvalidArgument("%s: unsupported user namespace mode %s"
+                            .formatted(action, ns.getUsernsOptions().getMode()));
+            }
+        }
+        if (options.cgroupNamespace() && !sc.getPrivileged()) {
+            l = l.withNamespace(new Namespace(NamespaceType.CGROUP));
+        }
+        return s.withLinux(l);
+    }
+
+    /** Join {@code path}, or share the host's namespace (no entry) when null. */
+    private static Linux join(Linux l, NamespaceType type, Path path) {
+        return path == null ? l.withoutNamespace(type) : l.withNamespace(new Namespace(type, path.toString()));
+    }
+
+    /** The CRI's annotations, then containerd's {@code DefaultCRIAnnotations} for a container. */
+    private static Map<String, String> annotations(ContainerConfig config, PodContext pod) {
+        Map<String, String> a = new TreeMap<>(config.getAnnotationsMap());
+        var meta = pod.config().getMetadata();
+        a.put(SANDBOX_ID, pod.sandboxId());
+        a.put(SANDBOX_NAMESPACE, meta.getNamespace());
+        a.put(SANDBOX_UID, meta.getUid());
+        a.put(SANDBOX_NAME, meta.getName());
+        a.put(CONTAINER_NAME, config.getMetadata().getName());
+        String userSpecified = config.getImage().getUserSpecifiedImage();
+        a.put(IMAGE_NAME, userSpecified.isEmpty() ? config.getImage().getImage() : userSpecified);
+        a.put(CONTAINER_TYPE, "container");
+        return a;
+    }
+
+    /** containerd falls back to {@code os.Hostname()} when the pod names none. */
+    private static String hostHostname() {
+        try {
+            return Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
+        } catch (IOException e) {
+            throw new UncheckedIOException("read the host's hostname", e);
+        }
+    }
 }

@@ -11,63 +11,63 @@ import java.util.List;
  * {@code /sys/fs/cgroup}, for {@link ContainerSpecGenerator.Options#forThisHost()}.
  */
 final class HostProbe {
-  private static final Path CGROUP_ROOT = Path.of("/sys/fs/cgroup");
+    private static final Path CGROUP_ROOT = Path.of("/sys/fs/cgroup");
 
-  private HostProbe() {}
+    private HostProbe() {}
 
-  /** The daemon's own {@code oom_score_adj}: children may raise theirs but, without CAP_SYS_RESOURCE, not lower it. */
-  static int oomScoreAdj() {
-    return Integer.parseInt(read(Path.of("/proc/self/oom_score_adj")).strip());
-  }
-
-  /** The daemon's effective capabilities: all a privileged container can get (containerd's {@code cap.Current}). */
-  static List<String> effectiveCapabilities() {
-    return CapabilitySets.fromMask(capEff(read(Path.of("/proc/self/status"))));
-  }
-
-  /** Whether {@code /sys/fs/cgroup} is cgroup v2 only (unified). */
-  static boolean cgroupV2() {
-    return Files.exists(CGROUP_ROOT.resolve("cgroup.controllers"));
-  }
-
-  /**
-   * Whether swap can be limited, as containerd's {@code SwapControllerAvailable}: v1 has
-   * {@code memory.memsw.limit_in_bytes} only with swap accounting on; v2 lacks
-   * {@code memory.swap.max} in the root, so our own cgroup is checked.
-   */
-  static boolean swapLimitAvailable() {
-    if (!cgroupV2()) {
-      return Files.exists(CGROUP_ROOT.resolve("memory/memory.memsw.limit_in_bytes"));
+    /** The daemon's own {@code oom_score_adj}: children may raise theirs but, without CAP_SYS_RESOURCE, not lower it. */
+    static int oomScoreAdj() {
+        return Integer.parseInt(read(Path.of("/proc/self/oom_score_adj")).strip());
     }
-    String own = unifiedPath(read(Path.of("/proc/self/cgroup")));
-    return Files.exists(CGROUP_ROOT.resolve(own.replaceFirst("^/+", "")).resolve("memory.swap.max"));
-  }
 
-  /** The {@code CapEff} mask of a {@code /proc/<pid>/status} text. */
-  static long capEff(String status) {
-    for (String line : status.split("\n")) {
-      if (line.startsWith("CapEff:")) {
-        return Long.parseUnsignedLong(line.substring("CapEff:".length()).strip(), 16);
-      }
+    /** The daemon's effective capabilities: all a privileged container can get (containerd's {@code cap.Current}). */
+    static List<String> effectiveCapabilities() {
+        return CapabilitySets.fromMask(capEff(read(Path.of("/proc/self/status"))));
     }
-    throw new IllegalArgumentException("no CapEff line in /proc/self/status");
-  }
 
-  /** The v2 path ({@code 0::/path}) of a {@code /proc/<pid>/cgroup} text; "/" when absent. */
-  static String unifiedPath(String procCgroup) {
-    for (String line : procCgroup.split("\n")) {
-      if (line.startsWith("0::")) {
-        return line.substring(3).strip();
-      }
+    /** Whether {@code /sys/fs/cgroup} is cgroup v2 only (unified). */
+    static boolean cgroupV2() {
+        return Files.exists(CGROUP_ROOT.resolve("cgroup.controllers"));
     }
-    return "/";
-  }
 
-  private static String read(Path p) {
-    try {
-      return Files.readString(p);
-    } catch (IOException e) {
-      throw new UncheckedIOException("read " + p, e);
+    /**
+     * Whether swap can be limited, as containerd's {@code SwapControllerAvailable}: v1 has
+     * {@code memory.memsw.limit_in_bytes} only with swap accounting on; v2 lacks
+     * {@code memory.swap.max} in the root, so our own cgroup is checked.
+     */
+    static boolean swapLimitAvailable() {
+        if (!cgroupV2()) {
+            return Files.exists(CGROUP_ROOT.resolve("memory/memory.memsw.limit_in_bytes"));
+        }
+        String own = unifiedPath(read(Path.of("/proc/self/cgroup")));
+        return Files.exists(CGROUP_ROOT.resolve(own.replaceFirst("^/+", "")).resolve("memory.swap.max"));
     }
-  }
+
+    /** The {@code CapEff} mask of a {@code /proc/<pid>/status} text. */
+    static long capEff(String status) {
+        for (String line : status.split("\n")) {
+            if (line.startsWith("CapEff:")) {
+                return Long.parseUnsignedLong(line.substring("CapEff:".length()).strip(), 16);
+            }
+        }
+        throw new IllegalArgumentException("no CapEff line in /proc/self/status");
+    }
+
+    /** The v2 path ({@code 0::/path}) of a {@code /proc/<pid>/cgroup} text; "/" when absent. */
+    static String unifiedPath(String procCgroup) {
+        for (String line : procCgroup.split("\n")) {
+            if (line.startsWith("0::")) {
+                return line.substring(3).strip();
+            }
+        }
+        return "/";
+    }
+
+    private static String read(Path p) {
+        try {
+            return Files.readString(p);
+        } catch (IOException e) {
+            throw new UncheckedIOException("read " + p, e);
+        }
+    }
 }

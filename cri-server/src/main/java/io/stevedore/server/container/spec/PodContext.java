@@ -25,28 +25,28 @@ import java.util.Optional;
  *     container's {@code cgroupsPath} is {@code <cgroupParent>/<containerId>}
  */
 public record PodContext(
-    String sandboxId,
-    PodSandboxConfig config,
-    Optional<Path> netns,
-    Optional<Path> ipcns,
-    Optional<Path> utsns,
-    Optional<Integer> sharedPidNsPid,
-    Path hostsFile,
-    Path resolvConf,
-    Path hostnameFile,
-    Optional<Path> shm,
-    String cgroupParent) {
-  public PodContext {
-    Objects.requireNonNull(sandboxId, "sandboxId");
-    Objects.requireNonNull(config, "config");
-    Objects.requireNonNull(netns, "netns");
-    Objects.requireNonNull(ipcns, "ipcns");
-    Objects.requireNonNull(utsns, "utsns");
-    Objects.requireNonNull(sharedPidNsPid, "sharedPidNsPid");
-    Objects.requireNonNull(hostsFile, "hostsFile");
-    Objects.requireNonNull(resolvConf, "resolvConf");
-    Objects.requireNonNull(hostnameFile, "hostnameFile");
-    Objects.requireNonNull(shm, "shm");
-    Objects.requireNonNull(cgroupParent, "cgroupParent");
-  }
+        String sandboxId,
+        PodSandboxConfig config,
+        Optional<Path> netns,
+        Optional<Path> ipcns,
+        Optional<Path> utsns,
+        Optional<Integer> sharedPidNsPid,
+        Path hostsFile,
+        Path resolvConf,
+        Path hostnameFile,
+        Optional<Path> shm,
+        String cgroupParent) {
+    public PodContext {
+        Objects.requireNonNull(sandboxId, "sandboxId");
+        Objects.requireNonNull(config, "config");
+        Objects.requireNonNull(netns, "netns");
+        Objects.requireNonNull(ipcns, "ipcns");
+        Objects.requireNonNull(utsns, "utsns");
+        Objects.requireNonNull(sharedPidNsPid, "sharedPidNsPid");
+        Objects.requireNonNull(hostsFile, "hostsFile");
+        Objects.requireNonNull(resolvConf, "resolvConf");
+        Objects.requireNonNull(hostnameFile, "hostnameFile");
+        Objects.requireNonNull(shm, "shm");
+        Objects.requireNonNull(cgroupParent, "cgroupParent");
+    }
 }

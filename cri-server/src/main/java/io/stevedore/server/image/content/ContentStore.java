@@ -29,98 +29,98 @@ import java.util.stream.Stream;
  * Thread-safe.
  */
 public final class ContentStore {
-  private static final Pattern SHA256 = Pattern.compile("sha256:[0-9a-f]{64}");
+    private static final Pattern SHA256 = Pattern.compile("sha256:[0-9a-f]{64}");
 
-  private final Path blobs;
-  private final Path ingest;
-  private final SingleFlight<String, Path> inFlight = new SingleFlight<>();
+    private final Path blobs;
+    private final Path ingest;
+    private final SingleFlight<String, Path> inFlight = new SingleFlight<>();
 
-  /** Creates the directories and removes leftovers of interrupted ingests. */
-  public ContentStore(Path root) throws IOException {
-    this.blobs = Files.createDirectories(root.resolve("blobs/sha256"));
-    this.ingest = Files.createDirectories(root.resolve("ingest"));
-    try (Stream<Path> left = Files.list(ingest)) {
-      for (Path p : left.toList()) {
-        Files.deleteIfExists(p);
-      }
+    /** Creates the directories and removes leftovers of interrupted ingests. */
+    public ContentStore(Path root) throws IOException {
+        this.blobs = Files.createDirectories(root.resolve("blobs/sha256"));
+        this.ingest = Files.createDirectories(root.resolve("ingest"));
+        try (Stream<Path> left = Files.list(ingest)) {
+            for (Path p : left.toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
-  }
 
-  /** Where a blob lives (whether or not it exists). */
-  public Path path(String digest) {
-    return blobs.resolve(hex(digest));
-  }
-
-  public boolean has(String digest) {
-    return Files.isRegularFile(path(digest));
-  }
-
-  public byte[] read(String digest) throws IOException {
-    return Files.readAllBytes(path(digest));
-  }
-
-  /** Every digest present. */
-  public List<String> list() throws IOException {
-    List<String> out = new ArrayList<>();
-    try (Stream<Path> all = Files.list(blobs)) {
-      all.forEach(p -> out.add("sha256:" + p.getFileName()));
+    /** Where a blob lives (whether or not it exists). */
+    public Path path(String digest) {
+        return blobs.resolve(hex(digest));
     }
-    return out;
-  }
 
-  public void delete(String digest) throws IOException {
-    Files.deleteIfExists(path(digest));
-  }
-
-  /** Opens the blob's content, a source for {@link #ingest}. */
-  @FunctionalInterface
-  public interface Source {
-    InputStream open() throws IOException;
-  }
-
-  /**
-   * Makes the blob present: returns at once when it already is, joins a download of the same
-   * digest already under way, or streams {@code source} into the store, checking size (when
-   * {@code size >= 0}) and digest.
-   *
-   * @throws ContentException if the content does not match; nothing is stored then
-   */
-  public Path ingest(String digest, long size, Source source) throws IOException, InterruptedException {
-    hex(digest);
-    Path done = path(digest);
-    if (Files.isRegularFile(done)) {
-      return done;
+    public boolean has(String digest) {
+        return Files.isRegularFile(path(digest));
     }
-    return inFlight.run(digest, () -> write(digest, size, source));
-  }
 
-  private Path write(String digest, long size, Source source) throws IOException {
-    Path done = path(digest);
-    if (Files.isRegularFile(done)) {
-      return done; // another process of ours finished it between the checks
+    public byte[] read(String digest) throws IOException {
+        return Files.readAllBytes(path(digest));
     }
-    Path tmp = Files.createTempFile(ingest, hex(digest) + "-", "");
-    try {
-      try (var in = new DigestingInputStream(source.open(), size, "blob " + digest);
-          FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE);
-          OutputStream out = Channels.newOutputStream(ch)) {
-        in.transferTo(out);
-        in.verify(digest);
-        out.flush();
-        ch.force(true);
-      }
-      Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("r--r--r--"));
-      Files.move(tmp, done, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      return done;
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
-  }
 
-  private static String hex(String digest) {
-    if (!SHA256.matcher(digest).matches()) {
-      throw new IllegalArgumentException("not a sha256 digest: " + digest);
+    /** Every digest present. */
+    public List<String> list() throws IOException {
+        List<String> out = new ArrayList<>();
+        try (Stream<Path> all = Files.list(blobs)) {
+            all.forEach(p -> out.add("sha256:" + p.getFileName()));
+        }
+        return out;
     }
-    return digest.substring("sha256:".length());
-  }
+
+    public void delete(String digest) throws IOException {
+        Files.deleteIfExists(path(digest));
+    }
+
+    /** Opens the blob's content, a source for {@link #ingest}. */
+    @FunctionalInterface
+    public interface Source {
+        InputStream open() throws IOException;
+    }
+
+    /**
+     * Makes the blob present: returns at once when it already is, joins a download of the same
+     * digest already under way, or streams {@code source} into the store, checking size (when
+     * {@code size >= 0}) and digest.
+     *
+     * @throws ContentException if the content does not match; nothing is stored then
+     */
+    public Path ingest(String digest, long size, Source source) throws IOException, InterruptedException {
+        hex(digest);
+        Path done = path(digest);
+        if (Files.isRegularFile(done)) {
+            return done;
+        }
+        return inFlight.run(digest, () -> write(digest, size, source));
+    }
+
+    private Path write(String digest, long size, Source source) throws IOException {
+        Path done = path(digest);
+        if (Files.isRegularFile(done)) {
+            return done; // another process of ours finished it between the checks
+        }
+        Path tmp = Files.createTempFile(ingest, hex(digest) + "-", "");
+        try {
+            try (var in = new DigestingInputStream(source.open(), size, "blob " + digest);
+                    FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE);
+                    OutputStream out = Channels.newOutputStream(ch)) {
+                in.transferTo(out);
+                in.verify(digest);
+                out.flush();
+                ch.force(true);
+            }
+            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("r--r--r--"));
+            Files.move(tmp, done, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            return done;
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    private static String hex(String digest) {
+        if (!SHA256.matcher(digest).matches()) {
+            throw new IllegalArgumentException("not a sha256 digest: " + digest);
+        }
+        return digest.substring("sha256:".length());
+    }
 }

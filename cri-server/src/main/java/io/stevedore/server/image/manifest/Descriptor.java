@@ -17,25 +17,25 @@ import java.util.Optional;
  * @param urls alternative locations (foreign layers; we never fetch from them)
  */
 public record Descriptor(
-    String mediaType,
-    Digest digest,
-    long size,
-    Optional<Platform> platform,
-    Map<String, String> annotations,
-    List<String> urls) {
-  public Descriptor {
-    Objects.requireNonNull(mediaType, "mediaType");
-    Objects.requireNonNull(digest, "digest");
-    Objects.requireNonNull(platform, "platform");
-    if (size < 0) {
-      throw new IllegalArgumentException("descriptor " + digest + ": negative size " + size);
+        String mediaType,
+        Digest digest,
+        long size,
+        Optional<Platform> platform,
+        Map<String, String> annotations,
+        List<String> urls) {
+    public Descriptor {
+        Objects.requireNonNull(mediaType, "mediaType");
+        Objects.requireNonNull(digest, "digest");
+        Objects.requireNonNull(platform, "platform");
+        if (size < 0) {
+            throw new IllegalArgumentException("descriptor " + digest + ": negative size " + size);
+        }
+        annotations = Map.copyOf(annotations);
+        urls = List.copyOf(urls);
     }
-    annotations = Map.copyOf(annotations);
-    urls = List.copyOf(urls);
-  }
 
-  /** A descriptor with no platform, annotations or urls. */
-  public static Descriptor of(String mediaType, Digest digest, long size) {
-    return new Descriptor(mediaType, digest, size, Optional.empty(), Map.of(), List.of());
-  }
+    /** A descriptor with no platform, annotations or urls. */
+    public static Descriptor of(String mediaType, Digest digest, long size) {
+        return new Descriptor(mediaType, digest, size, Optional.empty(), Map.of(), List.of());
+    }
 }

@@ -28,97 +28,97 @@ import java.util.Set;
  * @param raw the config exactly as the registry served it
  */
 public record ImageConfig(
-    String user,
-    List<String> env,
-    List<String> entrypoint,
-    List<String> cmd,
-    String workingDir,
-    Map<String, String> labels,
-    String stopSignal,
-    Set<String> exposedPorts,
-    Set<String> volumes,
-    String os,
-    String architecture,
-    Optional<String> variant,
-    List<Digest> diffIds,
-    Optional<Instant> created,
-    String raw) {
-  public ImageConfig {
-    Objects.requireNonNull(user, "user");
-    env = List.copyOf(env);
-    entrypoint = List.copyOf(entrypoint);
-    cmd = List.copyOf(cmd);
-    labels = Map.copyOf(labels);
-    exposedPorts = Set.copyOf(exposedPorts);
-    volumes = Set.copyOf(volumes);
-    diffIds = List.copyOf(diffIds);
-  }
+        String user,
+        List<String> env,
+        List<String> entrypoint,
+        List<String> cmd,
+        String workingDir,
+        Map<String, String> labels,
+        String stopSignal,
+        Set<String> exposedPorts,
+        Set<String> volumes,
+        String os,
+        String architecture,
+        Optional<String> variant,
+        List<Digest> diffIds,
+        Optional<Instant> created,
+        String raw) {
+    public ImageConfig {
+        Objects.requireNonNull(user, "user");
+        env = List.copyOf(env);
+        entrypoint = List.copyOf(entrypoint);
+        cmd = List.copyOf(cmd);
+        labels = Map.copyOf(labels);
+        exposedPorts = Set.copyOf(exposedPorts);
+        volumes = Set.copyOf(volumes);
+        diffIds = List.copyOf(diffIds);
+    }
 
-  /**
-   * Parses a config blob.
-   *
-   * @throws ManifestException when it is not JSON, or a diff id is not a valid digest
-   */
-  public static ImageConfig parse(byte[] body) throws ManifestException {
-    JsonNode root;
-    try {
-      root = Manifests.JSON.readTree(body);
-    } catch (IOException e) {
-      throw new ManifestException("image config is not valid JSON: " + Manifests.message(e), e);
+    /**
+     * Parses a config blob.
+     *
+     * @throws ManifestException when it is not JSON, or a diff id is not a valid digest
+     */
+    public static ImageConfig parse(byte[] body) throws ManifestException {
+        JsonNode root;
+        try {
+            root = Manifests.JSON.readTree(body);
+        } catch (IOException e) {
+            throw new ManifestException("image config is not valid JSON: " + Manifests.message(e), e);
+        }
+        if (root == null || !root.isObject()) {
+            throw new ManifestException("image config is not a JSON object");
+        }
+        JsonNode c = root.path("config");
+        List<Digest> diffIds = new ArrayList<>();
+        for (JsonNode d : root.path("rootfs").path("diff_ids")) {
+            try {
+                diffIds.add(Digest.of(d.asText()));
+            } catch (IllegalArgumentException e) {
+                throw new ManifestException("image config rootfs.diff_ids: " + e.getMessage(), e);
+            }
+        }
+        Optional<Instant> created = Optional.empty();
+        String createdText = root.path("created").asText("");
+        if (!createdText.isEmpty()) {
+            try {
+                created = Optional.of(OffsetDateTime.parse(createdText).toInstant());
+            } catch (DateTimeParseException e) {
+                // Informational only (ImageStatus shows it); an odd timestamp must not block a pull.
+            }
+        }
+        String variant = root.path("variant").asText("");
+        return new ImageConfig(
+                c.path("User").asText(""),
+                list(c.path("Env")),
+                list(c.path("Entrypoint")),
+                list(c.path("Cmd")),
+                c.path("WorkingDir").asText(""),
+                Manifests.strings(c.path("Labels")),
+                c.path("StopSignal").asText(""),
+                keys(c.path("ExposedPorts")),
+                keys(c.path("Volumes")),
+                root.path("os").asText(""),
+                root.path("architecture").asText(""),
+                variant.isEmpty() ? Optional.empty() : Optional.of(variant),
+                diffIds,
+                created,
+                new String(body, StandardCharsets.UTF_8));
     }
-    if (root == null || !root.isObject()) {
-      throw new ManifestException("image config is not a JSON object");
-    }
-    JsonNode c = root.path("config");
-    List<Digest> diffIds = new ArrayList<>();
-    for (JsonNode d : root.path("rootfs").path("diff_ids")) {
-      try {
-        diffIds.add(Digest.of(d.asText()));
-      } catch (IllegalArgumentException e) {
-        throw new ManifestException("image config rootfs.diff_ids: " + e.getMessage(), e);
-      }
-    }
-    Optional<Instant> created = Optional.empty();
-    String createdText = root.path("created").asText("");
-    if (!createdText.isEmpty()) {
-      try {
-        created = Optional.of(OffsetDateTime.parse(createdText).toInstant());
-      } catch (DateTimeParseException e) {
-        // Informational only (ImageStatus shows it); an odd timestamp must not block a pull.
-      }
-    }
-    String variant = root.path("variant").asText("");
-    return new ImageConfig(
-        c.path("User").asText(""),
-        list(c.path("Env")),
-        list(c.path("Entrypoint")),
-        list(c.path("Cmd")),
-        c.path("WorkingDir").asText(""),
-        Manifests.strings(c.path("Labels")),
-        c.path("StopSignal").asText(""),
-        keys(c.path("ExposedPorts")),
-        keys(c.path("Volumes")),
-        root.path("os").asText(""),
-        root.path("architecture").asText(""),
-        variant.isEmpty() ? Optional.empty() : Optional.of(variant),
-        diffIds,
-        created,
-        new String(body, StandardCharsets.UTF_8));
-  }
 
-  private static List<String> list(JsonNode arr) {
-    List<String> out = new ArrayList<>();
-    if (arr.isArray()) {
-      arr.forEach(n -> out.add(n.asText()));
+    private static List<String> list(JsonNode arr) {
+        List<String> out = new ArrayList<>();
+        if (arr.isArray()) {
+            arr.forEach(n -> out.add(n.asText()));
+        }
+        return out;
     }
-    return out;
-  }
 
-  private static Set<String> keys(JsonNode obj) {
-    Set<String> out = new LinkedHashSet<>();
-    if (obj.isObject()) {
-      obj.fieldNames().forEachRemaining(out::add);
+    private static Set<String> keys(JsonNode obj) {
+        Set<String> out = new LinkedHashSet<>();
+        if (obj.isObject()) {
+            obj.fieldNames().forEachRemaining(out::add);
+        }
+        return out;
     }
-    return out;
-  }
 }

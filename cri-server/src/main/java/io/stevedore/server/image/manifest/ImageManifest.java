@@ -13,12 +13,12 @@ import java.util.Objects;
  * @param annotations the manifest's annotations (empty if none)
  */
 public record ImageManifest(
-    String mediaType, Descriptor config, List<Descriptor> layers, Map<String, String> annotations)
-    implements ManifestDocument {
-  public ImageManifest {
-    Objects.requireNonNull(mediaType, "mediaType");
-    Objects.requireNonNull(config, "config");
-    layers = List.copyOf(layers);
-    annotations = Map.copyOf(annotations);
-  }
+        String mediaType, Descriptor config, List<Descriptor> layers, Map<String, String> annotations)
+        implements ManifestDocument {
+    public ImageManifest {
+        Objects.requireNonNull(mediaType, "mediaType");
+        Objects.requireNonNull(config, "config");
+        layers = List.copyOf(layers);
+        annotations = Map.copyOf(annotations);
+    }
 }

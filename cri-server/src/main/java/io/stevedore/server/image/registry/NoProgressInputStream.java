@@ -17,89 +17,88 @@ import java.util.concurrent.TimeUnit;
  * long a large blob may take.
  */
 final class NoProgressInputStream extends FilterInputStream {
-  private static final ScheduledExecutorService WATCHDOG =
-      Executors.newSingleThreadScheduledExecutor(
-          r -> Thread.ofPlatform().daemon().name("registry-body-watchdog").unstarted(r));
+    private static final ScheduledExecutorService WATCHDOG = Executors.newSingleThreadScheduledExecutor(
+            r -> Thread.ofPlatform().daemon().name("registry-body-watchdog").unstarted(r));
 
-  private final long timeoutNanos;
-  private final String what;
-  private final ScheduledFuture<?> check;
-  private volatile long readStartedAt; // 0 while no read is pending
-  private volatile boolean timedOut;
+    private final long timeoutNanos;
+    private final String what;
+    private final ScheduledFuture<?> check;
+    private volatile long readStartedAt; // 0 while no read is pending
+    private volatile boolean timedOut;
 
-  NoProgressInputStream(InputStream in, Duration timeout, String what) {
-    super(in);
-    this.timeoutNanos = timeout.toNanos();
-    this.what = what;
-    long period = Math.max(timeoutNanos / 4, TimeUnit.MILLISECONDS.toNanos(5));
-    this.check = WATCHDOG.scheduleAtFixedRate(this::check, period, period, TimeUnit.NANOSECONDS);
-  }
-
-  private void check() {
-    long started = readStartedAt;
-    if (started != 0 && System.nanoTime() - started >= timeoutNanos) {
-      timedOut = true;
-      check.cancel(false);
-      try {
-        in.close();
-      } catch (IOException | RuntimeException e) {
-        // the reader gets the timeout either way
-      }
+    NoProgressInputStream(InputStream in, Duration timeout, String what) {
+        super(in);
+        this.timeoutNanos = timeout.toNanos();
+        this.what = what;
+        long period = Math.max(timeoutNanos / 4, TimeUnit.MILLISECONDS.toNanos(5));
+        this.check = WATCHDOG.scheduleAtFixedRate(this::check, period, period, TimeUnit.NANOSECONDS);
     }
-  }
 
-  @Override
-  public int read() throws IOException {
-    byte[] one = new byte[1];
-    int n = read(one, 0, 1);
-    return n < 0 ? -1 : one[0] & 0xff;
-  }
-
-  @Override
-  public int read(byte[] b, int off, int len) throws IOException {
-    if (timedOut) {
-      throw timeout(null);
+    private void check() {
+        long started = readStartedAt;
+        if (started != 0 && System.nanoTime() - started >= timeoutNanos) {
+            timedOut = true;
+            check.cancel(false);
+            try {
+                in.close();
+            } catch (IOException | RuntimeException e) {
+                // the reader gets the timeout either way
+            }
+        }
     }
-    readStartedAt = System.nanoTime();
-    int n;
-    try {
-      n = in.read(b, off, len);
-    } catch (IOException e) {
-      if (timedOut) {
-        throw timeout(e);
-      }
-      throw e;
-    } finally {
-      readStartedAt = 0;
-    }
-    if (timedOut) {
-      throw timeout(null);
-    }
-    return n;
-  }
 
-  @Override
-  public long skip(long n) throws IOException {
-    byte[] buf = new byte[(int) Math.min(n, 8192)];
-    long done = 0;
-    while (done < n) {
-      int r = read(buf, 0, (int) Math.min(buf.length, n - done));
-      if (r < 0) {
-        break;
-      }
-      done += r;
+    @Override
+    public int read() throws IOException {
+        byte[] one = new byte[1];
+        int n = read(one, 0, 1);
+        return n < 0 ? -1 : one[0] & 0xff;
     }
-    return done;
-  }
 
-  private IOException timeout(IOException cause) {
-    return new IOException(
-        what + ": no data for " + Duration.ofNanos(timeoutNanos).toMillis() + " ms, gave up", cause);
-  }
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+        if (timedOut) {
+            throw timeout(null);
+        }
+        readStartedAt = System.nanoTime();
+        int n;
+        try {
+            n = in.read(b, off, len);
+        } catch (IOException e) {
+            if (timedOut) {
+                throw timeout(e);
+            }
+            throw e;
+        } finally {
+            readStartedAt = 0;
+        }
+        if (timedOut) {
+            throw timeout(null);
+        }
+        return n;
+    }
 
-  @Override
-  public void close() throws IOException {
-    check.cancel(false);
-    super.close();
-  }
+    @Override
+    public long skip(long n) throws IOException {
+        byte[] buf = new byte[(int) Math.min(n, 8192)];
+        long done = 0;
+        while (done < n) {
+            int r = read(buf, 0, (int) Math.min(buf.length, n - done));
+            if (r < 0) {
+                break;
+            }
+            done += r;
+        }
+        return done;
+    }
+
+    private IOException timeout(IOException cause) {
+        return new IOException(
+                what + ": no data for " + Duration.ofNanos(timeoutNanos).toMillis() + " ms, gave up", cause);
+    }
+
+    @Override
+    public void close() throws IOException {
+        check.cancel(false);
+        super.close();
+    }
 }

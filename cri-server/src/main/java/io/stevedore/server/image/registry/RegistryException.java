@@ -6,22 +6,22 @@ package io.stevedore.server.image.registry;
  * registry}); it never contains credentials.
  */
 public final class RegistryException extends Exception {
-  private final int status;
-  private final boolean notFound;
+    private final int status;
+    private final boolean notFound;
 
-  public RegistryException(String message, int status, boolean notFound, Throwable cause) {
-    super(message, cause);
-    this.status = status;
-    this.notFound = notFound;
-  }
+    public RegistryException(String message, int status, boolean notFound, Throwable cause) {
+        super(message, cause);
+        this.status = status;
+        this.notFound = notFound;
+    }
 
-  /** The last HTTP status seen, or 0 when no endpoint answered. */
-  public int status() {
-    return status;
-  }
+    /** The last HTTP status seen, or 0 when no endpoint answered. */
+    public int status() {
+        return status;
+    }
 
-  /** Whether every endpoint tried answered 404: the image or blob does not exist there. */
-  public boolean isNotFound() {
-    return notFound;
-  }
+    /** Whether every endpoint tried answered 404: the image or blob does not exist there. */
+    public boolean isNotFound() {
+        return notFound;
+    }
 }

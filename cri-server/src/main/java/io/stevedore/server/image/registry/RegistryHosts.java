@@ -47,143 +47,138 @@ import java.util.stream.Stream;
  * the default upstream. Immutable and thread-safe.
  */
 public final class RegistryHosts {
-  /** Where the daemon looks unless configured otherwise. */
-  public static final Path DEFAULT_DIR = Path.of("/etc/stevedore/certs.d");
+    /** Where the daemon looks unless configured otherwise. */
+    public static final Path DEFAULT_DIR = Path.of("/etc/stevedore/certs.d");
 
-  static final String DEFAULT_HOST_DIR = "_default";
+    static final String DEFAULT_HOST_DIR = "_default";
 
-  private final Map<String, HostsFile> dirs;
+    private final Map<String, HostsFile> dirs;
 
-  private RegistryHosts(Map<String, HostsFile> dirs) {
-    this.dirs = Map.copyOf(dirs);
-  }
+    private RegistryHosts(Map<String, HostsFile> dirs) {
+        this.dirs = Map.copyOf(dirs);
+    }
 
-  /** No configuration: every host gets its default upstream. */
-  public static RegistryHosts defaults() {
-    return new RegistryHosts(Map.of());
-  }
+    /** No configuration: every host gets its default upstream. */
+    public static RegistryHosts defaults() {
+        return new RegistryHosts(Map.of());
+    }
 
-  /**
-   * Reads every host directory under {@code dir}. A missing {@code dir} means no configuration.
-   *
-   * @throws RegistryConfigException naming the file and key of the first invalid setting
-   */
-  public static RegistryHosts load(Path dir) throws RegistryConfigException {
-    Map<String, HostsFile> dirs = new LinkedHashMap<>();
-    List<Path> hostDirs;
-    try (Stream<Path> s = Files.list(dir)) {
-      hostDirs = s.filter(Files::isDirectory).sorted().toList();
-    } catch (NoSuchFileException e) {
-      return defaults();
-    } catch (IOException e) {
-      throw new RegistryConfigException(dir + ": cannot list: " + e.getMessage(), e);
+    /**
+     * Reads every host directory under {@code dir}. A missing {@code dir} means no configuration.
+     *
+     * @throws RegistryConfigException naming the file and key of the first invalid setting
+     */
+    public static RegistryHosts load(Path dir) throws RegistryConfigException {
+        Map<String, HostsFile> dirs = new LinkedHashMap<>();
+        List<Path> hostDirs;
+        try (Stream<Path> s = Files.list(dir)) {
+            hostDirs = s.filter(Files::isDirectory).sorted().toList();
+        } catch (NoSuchFileException e) {
+            return defaults();
+        } catch (IOException e) {
+            throw new RegistryConfigException(dir + ": cannot list: " + e.getMessage(), e);
+        }
+        for (Path d : hostDirs) {
+            dirs.put(d.getFileName().toString(), HostsFileParser.load(d));
+        }
+        return new RegistryHosts(dirs);
     }
-    for (Path d : hostDirs) {
-      dirs.put(d.getFileName().toString(), HostsFileParser.load(d));
-    }
-    return new RegistryHosts(dirs);
-  }
 
-  /**
-   * The endpoints to try for {@code registryHost} ({@code docker.io}, {@code 127.0.0.1:5000}), in
-   * order: the configured mirrors, then the {@code server} or the default upstream ({@code
-   * https://registry-1.docker.io} for docker.io, {@code https://<host>} otherwise). With no
-   * {@code server}, a loopback host on a port other than 443 is tried over https (certificate not
-   * verified) and then plain http, as containerd does for localhost. An URL listed twice (a
-   * {@code server} that also has a {@code [host]} table) appears once, with its first settings.
-   */
-  public List<RegistryEndpoint> hostsFor(String registryHost) {
-    HostsFile file = null;
-    for (String name : dirNames(registryHost)) {
-      file = dirs.get(name);
-      if (file != null) {
-        break;
-      }
+    /**
+     * The endpoints to try for {@code registryHost} ({@code docker.io}, {@code 127.0.0.1:5000}), in
+     * order: the configured mirrors, then the {@code server} or the default upstream ({@code
+     * https://registry-1.docker.io} for docker.io, {@code https://<host>} otherwise). With no
+     * {@code server}, a loopback host on a port other than 443 is tried over https (certificate not
+     * verified) and then plain http, as containerd does for localhost. An URL listed twice (a
+     * {@code server} that also has a {@code [host]} table) appears once, with its first settings.
+     */
+    public List<RegistryEndpoint> hostsFor(String registryHost) {
+        HostsFile file = null;
+        for (String name : dirNames(registryHost)) {
+            file = dirs.get(name);
+            if (file != null) {
+                break;
+            }
+        }
+        if (file == null) {
+            file = HostsFile.EMPTY;
+        }
+        List<RegistryEndpoint> candidates = new ArrayList<>(file.mirrors());
+        if (file.server().isPresent()) {
+            candidates.add(file.server().get());
+        } else {
+            candidates.addAll(defaultUpstream(registryHost, file.root()));
+        }
+        // A server also listed as a [host] table (the lab's files do this) is tried once, with the
+        // table's settings: asking a dead registry twice only doubles the wait and the error.
+        Map<URI, RegistryEndpoint> unique = new LinkedHashMap<>();
+        candidates.forEach(e -> unique.putIfAbsent(e.base(), e));
+        return List.copyOf(unique.values());
     }
-    if (file == null) {
-      file = HostsFile.EMPTY;
-    }
-    List<RegistryEndpoint> candidates = new ArrayList<>(file.mirrors());
-    if (file.server().isPresent()) {
-      candidates.add(file.server().get());
-    } else {
-      candidates.addAll(defaultUpstream(registryHost, file.root()));
-    }
-    // A server also listed as a [host] table (the lab's files do this) is tried once, with the
-    // table's settings: asking a dead registry twice only doubles the wait and the error.
-    Map<URI, RegistryEndpoint> unique = new LinkedHashMap<>();
-    candidates.forEach(e -> unique.putIfAbsent(e.base(), e));
-    return List.copyOf(unique.values());
-  }
 
-  /** containerd's lookup order: {@code host_port_}, {@code host:port}, {@code _default}. */
-  static List<String> dirNames(String host) {
-    int colon = host.lastIndexOf(':');
-    if (colon > 0 && !host.endsWith("]")) {
-      return List.of(
-          host.substring(0, colon) + "_" + host.substring(colon + 1) + "_", host, DEFAULT_HOST_DIR);
+    /** containerd's lookup order: {@code host_port_}, {@code host:port}, {@code _default}. */
+    static List<String> dirNames(String host) {
+        int colon = host.lastIndexOf(':');
+        if (colon > 0 && !host.endsWith("]")) {
+            return List.of(host.substring(0, colon) + "_" + host.substring(colon + 1) + "_", host, DEFAULT_HOST_DIR);
+        }
+        return List.of(host, DEFAULT_HOST_DIR);
     }
-    return List.of(host, DEFAULT_HOST_DIR);
-  }
 
-  private static List<RegistryEndpoint> defaultUpstream(String host, HostsFileParser.Settings root) {
-    if (host.equals("docker.io")) {
-      return List.of(root.endpoint(URI.create("https://registry-1.docker.io/v2"), false));
+    private static List<RegistryEndpoint> defaultUpstream(String host, HostsFileParser.Settings root) {
+        if (host.equals("docker.io")) {
+            return List.of(root.endpoint(URI.create("https://registry-1.docker.io/v2"), false));
+        }
+        if (!isLoopback(host)) {
+            return List.of(root.endpoint(URI.create("https://" + host + "/v2"), false));
+        }
+        String port = port(host);
+        if (port.equals("80")) {
+            return List.of(root.endpoint(URI.create("http://" + host + "/v2"), false));
+        }
+        RegistryEndpoint https = root.endpoint(URI.create("https://" + host + "/v2"), true);
+        if (port.isEmpty() || port.equals("443")) {
+            return List.of(https);
+        }
+        return List.of(https, root.endpoint(URI.create("http://" + host + "/v2"), false));
     }
-    if (!isLoopback(host)) {
-      return List.of(root.endpoint(URI.create("https://" + host + "/v2"), false));
-    }
-    String port = port(host);
-    if (port.equals("80")) {
-      return List.of(root.endpoint(URI.create("http://" + host + "/v2"), false));
-    }
-    RegistryEndpoint https = root.endpoint(URI.create("https://" + host + "/v2"), true);
-    if (port.isEmpty() || port.equals("443")) {
-      return List.of(https);
-    }
-    return List.of(https, root.endpoint(URI.create("http://" + host + "/v2"), false));
-  }
 
-  private static String port(String host) {
-    int colon = host.lastIndexOf(':');
-    return colon > 0 && !host.endsWith("]") ? host.substring(colon + 1) : "";
-  }
+    private static String port(String host) {
+        int colon = host.lastIndexOf(':');
+        return colon > 0 && !host.endsWith("]") ? host.substring(colon + 1) : "";
+    }
 
-  /** {@code localhost} or a loopback address, with or without a port. */
-  static boolean isLoopback(String host) {
-    String h = host;
-    if (h.startsWith("[")) {
-      h = h.substring(1, h.indexOf(']'));
-    } else if (!port(h).isEmpty()) {
-      h = h.substring(0, h.lastIndexOf(':'));
+    /** {@code localhost} or a loopback address, with or without a port. */
+    static boolean isLoopback(String host) {
+        String h = host;
+        if (h.startsWith("[")) {
+            h = h.substring(1, h.indexOf(']'));
+        } else if (!port(h).isEmpty()) {
+            h = h.substring(0, h.lastIndexOf(':'));
+        }
+        if (h.equals("localhost")) {
+            return true;
+        }
+        if (!h.matches("[0-9.]+|[0-9a-fA-F:]+")) {
+            return false; // a name: never resolve DNS here
+        }
+        try {
+            return InetAddress.getByName(h).isLoopbackAddress();
+        } catch (UnknownHostException e) {
+            return false;
+        }
     }
-    if (h.equals("localhost")) {
-      return true;
-    }
-    if (!h.matches("[0-9.]+|[0-9a-fA-F:]+")) {
-      return false; // a name: never resolve DNS here
-    }
-    try {
-      return InetAddress.getByName(h).isLoopbackAddress();
-    } catch (UnknownHostException e) {
-      return false;
-    }
-  }
 
-  /** One parsed host directory. */
-  record HostsFile(
-      List<RegistryEndpoint> mirrors,
-      Optional<RegistryEndpoint> server,
-      HostsFileParser.Settings root) {
-    static final HostsFile EMPTY =
-        new HostsFile(List.of(), Optional.empty(), HostsFileParser.Settings.NONE);
+    /** One parsed host directory. */
+    record HostsFile(List<RegistryEndpoint> mirrors, Optional<RegistryEndpoint> server, HostsFileParser.Settings root) {
+        static final HostsFile EMPTY = new HostsFile(List.of(), Optional.empty(), HostsFileParser.Settings.NONE);
 
-    HostsFile {
-      mirrors = List.copyOf(mirrors);
+        HostsFile {
+            mirrors = List.copyOf(mirrors);
+        }
     }
-  }
 
-  static EnumSet<Capability> allCapabilities() {
-    return EnumSet.allOf(Capability.class);
-  }
+    static EnumSet<Capability> allCapabilities() {
+        return EnumSet.allOf(Capability.class);
+    }
 }

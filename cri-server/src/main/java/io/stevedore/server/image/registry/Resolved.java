@@ -13,12 +13,11 @@ import java.util.Objects;
  *     body}, and against the reference's digest if it had one) and size
  * @param body the manifest bytes, exactly as served (not copied: do not modify)
  */
-public record Resolved(
-    ImageReference reference, RegistryEndpoint endpoint, Descriptor descriptor, byte[] body) {
-  public Resolved {
-    Objects.requireNonNull(reference, "reference");
-    Objects.requireNonNull(endpoint, "endpoint");
-    Objects.requireNonNull(descriptor, "descriptor");
-    Objects.requireNonNull(body, "body");
-  }
+public record Resolved(ImageReference reference, RegistryEndpoint endpoint, Descriptor descriptor, byte[] body) {
+    public Resolved {
+        Objects.requireNonNull(reference, "reference");
+        Objects.requireNonNull(endpoint, "endpoint");
+        Objects.requireNonNull(descriptor, "descriptor");
+        Objects.requireNonNull(body, "body");
+    }
 }

@@ -29,90 +29,90 @@ import java.util.stream.Stream;
  * {@link #prepare} calls for the same chain id unpack once.
  */
 public final class SnapshotStore {
-  private static final Pattern CHAIN_ID = Pattern.compile("sha256:[0-9a-f]{64}");
+    private static final Pattern CHAIN_ID = Pattern.compile("sha256:[0-9a-f]{64}");
 
-  private final Path root;
-  private final SingleFlight<String, Path> inFlight = new SingleFlight<>();
+    private final Path root;
+    private final SingleFlight<String, Path> inFlight = new SingleFlight<>();
 
-  /** Fills a fresh, empty directory with one layer. */
-  @FunctionalInterface
-  public interface Unpack {
-    void into(Path emptyDir) throws IOException, InterruptedException;
-  }
+    /** Fills a fresh, empty directory with one layer. */
+    @FunctionalInterface
+    public interface Unpack {
+        void into(Path emptyDir) throws IOException, InterruptedException;
+    }
 
-  /** Creates the directory and removes what interrupted unpacks and removals left. */
-  public SnapshotStore(Path root) throws IOException {
-    this.root = Files.createDirectories(root);
-    try (Stream<Path> all = Files.list(root)) {
-      for (Path p : all.toList()) {
-        String n = p.getFileName().toString();
-        if (n.startsWith(".tmp-") || n.startsWith(".del-")) {
-          FileTrees.delete(p);
+    /** Creates the directory and removes what interrupted unpacks and removals left. */
+    public SnapshotStore(Path root) throws IOException {
+        this.root = Files.createDirectories(root);
+        try (Stream<Path> all = Files.list(root)) {
+            for (Path p : all.toList()) {
+                String n = p.getFileName().toString();
+                if (n.startsWith(".tmp-") || n.startsWith(".del-")) {
+                    FileTrees.delete(p);
+                }
+            }
         }
-      }
     }
-  }
 
-  /** The snapshot's filesystem tree, the path an overlay mount takes as a lower dir. */
-  public Path fsPath(String chainId) {
-    return root.resolve(hex(chainId)).resolve("fs");
-  }
-
-  public boolean has(String chainId) {
-    return Files.isDirectory(fsPath(chainId));
-  }
-
-  /** Makes the snapshot present, unpacking it with {@code unpack} unless it already is. */
-  public Path prepare(String chainId, Unpack unpack) throws IOException, InterruptedException {
-    Path done = fsPath(chainId);
-    if (Files.isDirectory(done)) {
-      return done;
+    /** The snapshot's filesystem tree, the path an overlay mount takes as a lower dir. */
+    public Path fsPath(String chainId) {
+        return root.resolve(hex(chainId)).resolve("fs");
     }
-    return inFlight.run(chainId, () -> {
-      if (Files.isDirectory(done)) {
-        return done;
-      }
-      Path tmp = Files.createTempDirectory(root, ".tmp-" + hex(chainId) + "-");
-      try {
-        Path fs = Files.createDirectory(tmp.resolve("fs"));
-        unpack.into(fs);
-        Files.move(tmp, done.getParent(), StandardCopyOption.ATOMIC_MOVE);
-        return done;
-      } finally {
-        if (Files.exists(tmp)) {
-          FileTrees.delete(tmp);
+
+    public boolean has(String chainId) {
+        return Files.isDirectory(fsPath(chainId));
+    }
+
+    /** Makes the snapshot present, unpacking it with {@code unpack} unless it already is. */
+    public Path prepare(String chainId, Unpack unpack) throws IOException, InterruptedException {
+        Path done = fsPath(chainId);
+        if (Files.isDirectory(done)) {
+            return done;
         }
-      }
-    });
-  }
-
-  /** Every chain id present. */
-  public List<String> list() throws IOException {
-    List<String> out = new ArrayList<>();
-    try (Stream<Path> all = Files.list(root)) {
-      all.map(p -> p.getFileName().toString())
-          .filter(n -> !n.startsWith("."))
-          .forEach(n -> out.add("sha256:" + n));
+        return inFlight.run(chainId, () -> {
+            if (Files.isDirectory(done)) {
+                return done;
+            }
+            Path tmp = Files.createTempDirectory(root, ".tmp-" + hex(chainId) + "-");
+            try {
+                Path fs = Files.createDirectory(tmp.resolve("fs"));
+                unpack.into(fs);
+                Files.move(tmp, done.getParent(), StandardCopyOption.ATOMIC_MOVE);
+                return done;
+            } finally {
+                if (Files.exists(tmp)) {
+                    FileTrees.delete(tmp);
+                }
+            }
+        });
     }
-    return out;
-  }
 
-  /** Removes a snapshot; the caller makes sure nothing (no image, no container) uses it. */
-  public void remove(String chainId) throws IOException {
-    Path dir = root.resolve(hex(chainId));
-    Path gone = root.resolve(".del-" + hex(chainId) + "-" + System.nanoTime());
-    try {
-      Files.move(dir, gone, StandardCopyOption.ATOMIC_MOVE);
-    } catch (NoSuchFileException e) {
-      return;
+    /** Every chain id present. */
+    public List<String> list() throws IOException {
+        List<String> out = new ArrayList<>();
+        try (Stream<Path> all = Files.list(root)) {
+            all.map(p -> p.getFileName().toString())
+                    .filter(n -> !n.startsWith("."))
+                    .forEach(n -> out.add("sha256:" + n));
+        }
+        return out;
     }
-    FileTrees.delete(gone);
-  }
 
-  private static String hex(String chainId) {
-    if (!CHAIN_ID.matcher(chainId).matches()) {
-      throw new IllegalArgumentException("not a sha256 chain id: " + chainId);
+    /** Removes a snapshot; the caller makes sure nothing (no image, no container) uses it. */
+    public void remove(String chainId) throws IOException {
+        Path dir = root.resolve(hex(chainId));
+        Path gone = root.resolve(".del-" + hex(chainId) + "-" + System.nanoTime());
+        try {
+            Files.move(dir, gone, StandardCopyOption.ATOMIC_MOVE);
+        } catch (NoSuchFileException e) {
+            return;
+        }
+        FileTrees.delete(gone);
     }
-    return chainId.substring("sha256:".length());
-  }
+
+    private static String hex(String chainId) {
+        if (!CHAIN_ID.matcher(chainId).matches()) {
+            throw new IllegalArgumentException("not a sha256 chain id: " + chainId);
+        }
+        return chainId.substring("sha256:".length());
+    }
 }

@@ -17,59 +17,65 @@ import java.util.Objects;
  * @param pinned kubelet must not garbage-collect it (the sandbox image)
  */
 public record ImageRecord(
-    String id,
-    List<String> repoTags,
-    List<String> repoDigests,
-    long size,
-    List<String> manifests,
-    List<Layer> layers,
-    boolean pinned) {
+        String id,
+        List<String> repoTags,
+        List<String> repoDigests,
+        long size,
+        List<String> manifests,
+        List<Layer> layers,
+        boolean pinned) {
 
-  public ImageRecord {
-    Objects.requireNonNull(id, "id");
-    repoTags = List.copyOf(repoTags);
-    repoDigests = List.copyOf(repoDigests);
-    manifests = List.copyOf(manifests);
-    layers = List.copyOf(layers);
-  }
-
-  /**
-   * One layer of the image.
-   *
-   * @param digest the blob's digest (compressed, as in the manifest)
-   * @param size the blob's size
-   * @param mediaType the blob's media type (says how it is compressed)
-   * @param chainId the chain id of the layer stack up to and including this layer (the snapshot key)
-   */
-  public record Layer(String digest, long size, String mediaType, String chainId) {
-    public Layer {
-      Objects.requireNonNull(digest, "digest");
-      Objects.requireNonNull(mediaType, "mediaType");
-      Objects.requireNonNull(chainId, "chainId");
+    public ImageRecord {
+        Objects.requireNonNull(id, "id");
+        repoTags = List.copyOf(repoTags);
+        repoDigests = List.copyOf(repoDigests);
+        manifests = List.copyOf(manifests);
+        layers = List.copyOf(layers);
     }
-  }
 
-  /** The chain id of the whole stack: the top snapshot a container's rootfs is made from. */
-  public List<String> chainIds() {
-    return layers.stream().map(Layer::chainId).toList();
-  }
+    /**
+     * One layer of the image.
+     *
+     * @param digest the blob's digest (compressed, as in the manifest)
+     * @param size the blob's size
+     * @param mediaType the blob's media type (says how it is compressed)
+     * @param chainId the chain id of the layer stack up to and including this layer (the snapshot key)
+     */
+    public record Layer(String digest, long size, String mediaType, String chainId) {
+        public Layer {
+            Objects.requireNonNull(digest, "digest");
+            Objects.requireNonNull(mediaType, "mediaType");
+            Objects.requireNonNull(chainId, "chainId");
+        }
+    }
 
-  /** This record with {@code other}'s references added (a second pull under another name). */
-  public ImageRecord merge(ImageRecord other) {
-    return new ImageRecord(id, union(repoTags, other.repoTags), union(repoDigests, other.repoDigests), size,
-        union(manifests, other.manifests), layers, pinned || other.pinned);
-  }
+    /** The chain id of the whole stack: the top snapshot a container's rootfs is made from. */
+    public List<String> chainIds() {
+        return layers.stream().map(Layer::chainId).toList();
+    }
 
-  /** This record without {@code tag}. */
-  public ImageRecord withoutTag(String tag) {
-    var tags = new ArrayList<>(repoTags);
-    tags.remove(tag);
-    return new ImageRecord(id, tags, repoDigests, size, manifests, layers, pinned);
-  }
+    /** This record with {@code other}'s references added (a second pull under another name). */
+    public ImageRecord merge(ImageRecord other) {
+        return new ImageRecord(
+                id,
+                union(repoTags, other.repoTags),
+                union(repoDigests, other.repoDigests),
+                size,
+                union(manifests, other.manifests),
+                layers,
+                pinned || other.pinned);
+    }
 
-  private static List<String> union(List<String> a, List<String> b) {
-    var out = new ArrayList<>(a);
-    b.stream().filter(x -> !out.contains(x)).forEach(out::add);
-    return out;
-  }
+    /** This record without {@code tag}. */
+    public ImageRecord withoutTag(String tag) {
+        var tags = new ArrayList<>(repoTags);
+        tags.remove(tag);
+        return new ImageRecord(id, tags, repoDigests, size, manifests, layers, pinned);
+    }
+
+    private static List<String> union(List<String> a, List<String> b) {
+        var out = new ArrayList<>(a);
+        b.stream().filter(x -> !out.contains(x)).forEach(out::add);
+        return out;
+    }
 }

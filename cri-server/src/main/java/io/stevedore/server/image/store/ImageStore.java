@@ -29,120 +29,122 @@ import java.util.stream.Stream;
  * serialised on the store's lock; readers take none.
  */
 public final class ImageStore {
-  private static final String VERSION = "v1";
-  private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String VERSION = "v1";
+    private static final ObjectMapper JSON = new ObjectMapper();
 
-  private final Path dir;
-  /** By id. Guarded by {@code this} for writes; a snapshot is safe to read without it. */
-  private final Map<String, ImageRecord> byId = new ConcurrentHashMap<>();
+    private final Path dir;
+    /** By id. Guarded by {@code this} for writes; a snapshot is safe to read without it. */
+    private final Map<String, ImageRecord> byId = new ConcurrentHashMap<>();
 
-  public ImageStore(Path dir) throws IOException {
-    this.dir = Files.createDirectories(dir);
-    try (Stream<Path> files = Files.list(dir)) {
-      for (Path f : files.toList()) {
-        String n = f.getFileName().toString();
-        if (n.endsWith(".tmp")) {
-          Files.deleteIfExists(f);
-        } else if (n.endsWith(".json")) {
-          ImageRecord r = read(f);
-          byId.put(r.id(), r);
+    public ImageStore(Path dir) throws IOException {
+        this.dir = Files.createDirectories(dir);
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path f : files.toList()) {
+                String n = f.getFileName().toString();
+                if (n.endsWith(".tmp")) {
+                    Files.deleteIfExists(f);
+                } else if (n.endsWith(".json")) {
+                    ImageRecord r = read(f);
+                    byId.put(r.id(), r);
+                }
+            }
         }
-      }
     }
-  }
 
-  public Collection<ImageRecord> list() {
-    return List.copyOf(byId.values());
-  }
-
-  public Optional<ImageRecord> byId(String id) {
-    return Optional.ofNullable(byId.get(id));
-  }
-
-  /**
-   * Finds an image by full id, unique id prefix (with or without {@code sha256:}, at least 3 hex
-   * digits), canonical tag or canonical digest reference.
-   */
-  public Optional<ImageRecord> find(String canonicalRefOrId) {
-    ImageRecord exact = byId.get(canonicalRefOrId);
-    if (exact != null) {
-      return Optional.of(exact);
+    public Collection<ImageRecord> list() {
+        return List.copyOf(byId.values());
     }
-    for (ImageRecord r : byId.values()) {
-      if (r.repoTags().contains(canonicalRefOrId) || r.repoDigests().contains(canonicalRefOrId)) {
-        return Optional.of(r);
-      }
-    }
-    String hex = canonicalRefOrId.startsWith("sha256:") ? canonicalRefOrId.substring(7) : canonicalRefOrId;
-    if (hex.length() >= 3 && hex.matches("[0-9a-f]+")) {
-      List<ImageRecord> hits = byId.values().stream().filter(r -> r.id().startsWith("sha256:" + hex)).toList();
-      if (hits.size() == 1) {
-        return Optional.of(hits.getFirst());
-      }
-    }
-    return Optional.empty();
-  }
 
-  /**
-   * Stores {@code image}, merged with the record of the same id if there is one; its tags are
-   * taken away from any other image that had them.
-   *
-   * @return the record as stored
-   */
-  public synchronized ImageRecord put(ImageRecord image) throws IOException {
-    for (ImageRecord other : List.copyOf(byId.values())) {
-      if (other.id().equals(image.id())) {
-        continue;
-      }
-      ImageRecord stripped = other;
-      for (String tag : image.repoTags()) {
-        if (stripped.repoTags().contains(tag)) {
-          stripped = stripped.withoutTag(tag);
+    public Optional<ImageRecord> byId(String id) {
+        return Optional.ofNullable(byId.get(id));
+    }
+
+    /**
+     * Finds an image by full id, unique id prefix (with or without {@code sha256:}, at least 3 hex
+     * digits), canonical tag or canonical digest reference.
+     */
+    public Optional<ImageRecord> find(String canonicalRefOrId) {
+        ImageRecord exact = byId.get(canonicalRefOrId);
+        if (exact != null) {
+            return Optional.of(exact);
         }
-      }
-      if (stripped != other) {
-        write(stripped);
-      }
+        for (ImageRecord r : byId.values()) {
+            if (r.repoTags().contains(canonicalRefOrId) || r.repoDigests().contains(canonicalRefOrId)) {
+                return Optional.of(r);
+            }
+        }
+        String hex = canonicalRefOrId.startsWith("sha256:") ? canonicalRefOrId.substring(7) : canonicalRefOrId;
+        if (hex.length() >= 3 && hex.matches("[0-9a-f]+")) {
+            List<ImageRecord> hits = byId.values().stream()
+                    .filter(r -> r.id().startsWith("sha256:" + hex))
+                    .toList();
+            if (hits.size() == 1) {
+                return Optional.of(hits.getFirst());
+            }
+        }
+        return Optional.empty();
     }
-    ImageRecord merged = byId.containsKey(image.id()) ? byId.get(image.id()).merge(image) : image;
-    write(merged);
-    return merged;
-  }
 
-  /** Forgets the image; idempotent. */
-  public synchronized void remove(String id) throws IOException {
-    Files.deleteIfExists(file(id));
-    byId.remove(id);
-  }
-
-  private void write(ImageRecord r) throws IOException {
-    ObjectNode node = JSON.valueToTree(r);
-    ObjectNode doc = JSON.createObjectNode().put("version", VERSION);
-    doc.setAll(node);
-    Path f = file(r.id());
-    Path tmp = f.resolveSibling(f.getFileName() + ".tmp");
-    Files.write(tmp, JSON.writeValueAsBytes(doc));
-    try (var ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-      ch.force(true);
+    /**
+     * Stores {@code image}, merged with the record of the same id if there is one; its tags are
+     * taken away from any other image that had them.
+     *
+     * @return the record as stored
+     */
+    public synchronized ImageRecord put(ImageRecord image) throws IOException {
+        for (ImageRecord other : List.copyOf(byId.values())) {
+            if (other.id().equals(image.id())) {
+                continue;
+            }
+            ImageRecord stripped = other;
+            for (String tag : image.repoTags()) {
+                if (stripped.repoTags().contains(tag)) {
+                    stripped = stripped.withoutTag(tag);
+                }
+            }
+            if (stripped != other) {
+                write(stripped);
+            }
+        }
+        ImageRecord merged = byId.containsKey(image.id()) ? byId.get(image.id()).merge(image) : image;
+        write(merged);
+        return merged;
     }
-    Files.move(tmp, f, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    byId.put(r.id(), r);
-  }
 
-  private static ImageRecord read(Path f) throws IOException {
-    JsonNode doc = JSON.readTree(f.toFile());
-    String version = doc.path("version").asText();
-    if (!VERSION.equals(version)) {
-      throw new IOException(f + ": unsupported image record version \"" + version + "\"");
+    /** Forgets the image; idempotent. */
+    public synchronized void remove(String id) throws IOException {
+        Files.deleteIfExists(file(id));
+        byId.remove(id);
     }
-    ((ObjectNode) doc).remove("version");
-    return JSON.treeToValue(doc, ImageRecord.class);
-  }
 
-  private Path file(String id) {
-    if (!id.matches("sha256:[0-9a-f]{64}")) {
-      throw new IllegalArgumentException("not an image id: " + id);
+    private void write(ImageRecord r) throws IOException {
+        ObjectNode node = JSON.valueToTree(r);
+        ObjectNode doc = JSON.createObjectNode().put("version", VERSION);
+        doc.setAll(node);
+        Path f = file(r.id());
+        Path tmp = f.resolveSibling(f.getFileName() + ".tmp");
+        Files.write(tmp, JSON.writeValueAsBytes(doc));
+        try (var ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+            ch.force(true);
+        }
+        Files.move(tmp, f, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        byId.put(r.id(), r);
     }
-    return dir.resolve(id.substring(7) + ".json");
-  }
+
+    private static ImageRecord read(Path f) throws IOException {
+        JsonNode doc = JSON.readTree(f.toFile());
+        String version = doc.path("version").asText();
+        if (!VERSION.equals(version)) {
+            throw new IOException(f + ": unsupported image record version \"" + version + "\"");
+        }
+        ((ObjectNode) doc).remove("version");
+        return JSON.treeToValue(doc, ImageRecord.class);
+    }
+
+    private Path file(String id) {
+        if (!id.matches("sha256:[0-9a-f]{64}")) {
+            throw new IllegalArgumentException("not an image id: " + id);
+        }
+        return dir.resolve(id.substring(7) + ".json");
+    }
 }

@@ -28,10 +28,10 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 class ContainerSpecGeneratorTest {
-  private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper();
 
-  /** A plain container in a pod with its own namespaces; ${dir} is the fixture's directory. */
-  private static final String PLAIN = """
+    /** A plain container in a pod with its own namespaces; ${dir} is the fixture's directory. */
+    private static final String PLAIN = """
       {
         "ociVersion": "1.1.0",
         "process": {
@@ -97,194 +97,239 @@ class ContainerSpecGeneratorTest {
       }
       """;
 
-  private SpecFixture f;
+    private SpecFixture f;
 
-  @BeforeEach
-  void setUp(@TempDir Path dir) throws IOException {
-    f = new SpecFixture(dir.toRealPath());
-  }
-
-  @Test
-  void generate_plainContainer_isContainerdsSpec() throws IOException {
-    Spec spec = f.generate(config().putAnnotations("team", "blue"));
-
-    JsonNode expected = JSON.readTree(PLAIN.replace("${dir}", f.dir.toString()));
-    assertEquals(expected, JSON.readTree(SpecJson.toJson(spec)));
-  }
-
-  record ArgsCase(String desc, List<String> command, List<String> args, List<String> entrypoint, List<String> cmd,
-      List<String> expected) {
-    @Override
-    public String toString() {
-      return desc;
+    @BeforeEach
+    void setUp(@TempDir Path dir) throws IOException {
+        f = new SpecFixture(dir.toRealPath());
     }
-  }
 
-  static Stream<ArgsCase> argsCases() {
-    List<String> ep = List.of("/entry");
-    List<String> cmd = List.of("default");
-    return Stream.of(
-        new ArgsCase("command and args replace the image's", List.of("/bin/sh"), List.of("-c", "x"), ep, cmd,
-            List.of("/bin/sh", "-c", "x")),
-        new ArgsCase("command alone drops the image's cmd", List.of("/bin/sh"), List.of(), ep, cmd,
-            List.of("/bin/sh")),
-        new ArgsCase("args alone follow the image's entrypoint", List.of(), List.of("a1"), ep, cmd,
-            List.of("/entry", "a1")),
-        new ArgsCase("neither: entrypoint then cmd", List.of(), List.of(), ep, cmd, List.of("/entry", "default")),
-        new ArgsCase("ENTRYPOINT [\"\"] is no entrypoint", List.of(), List.of(), List.of(""), cmd,
-            List.of("default")),
-        new ArgsCase("args without an image entrypoint", List.of(), List.of("/bin/true"), List.of(), cmd,
-            List.of("/bin/true")));
-  }
+    @Test
+    void generate_plainContainer_isContainerdsSpec() throws IOException {
+        Spec spec = f.generate(config().putAnnotations("team", "blue"));
 
-  @ParameterizedTest
-  @MethodSource("argsCases")
-  void generate_commandArgsAndImage_processArgs(ArgsCase c) {
-    var config = config().addAllCommand(c.command()).addAllArgs(c.args());
+        JsonNode expected = JSON.readTree(PLAIN.replace("${dir}", f.dir.toString()));
+        assertEquals(expected, JSON.readTree(SpecJson.toJson(spec)));
+    }
 
-    Spec spec = f.generate(config, f.pod(), image("", List.of(), c.entrypoint(), c.cmd(), ""));
+    record ArgsCase(
+            String desc,
+            List<String> command,
+            List<String> args,
+            List<String> entrypoint,
+            List<String> cmd,
+            List<String> expected) {
+        @Override
+        public String toString() {
+            return desc;
+        }
+    }
 
-    assertEquals(c.expected(), spec.process().args());
-  }
+    static Stream<ArgsCase> argsCases() {
+        List<String> ep = List.of("/entry");
+        List<String> cmd = List.of("default");
+        return Stream.of(
+                new ArgsCase(
+                        "command and args replace the image's",
+                        List.of("/bin/sh"),
+                        List.of("-c", "x"),
+                        ep,
+                        cmd,
+                        List.of("/bin/sh", "-c", "x")),
+                new ArgsCase(
+                        "command alone drops the image's cmd",
+                        List.of("/bin/sh"),
+                        List.of(),
+                        ep,
+                        cmd,
+                        List.of("/bin/sh")),
+                new ArgsCase(
+                        "args alone follow the image's entrypoint",
+                        List.of(),
+                        List.of("a1"),
+                        ep,
+                        cmd,
+                        List.of("/entry", "a1")),
+                new ArgsCase(
+                        "neither: entrypoint then cmd", List.of(), List.of(), ep, cmd, List.of("/entry", "default")),
+                new ArgsCase(
+                        "ENTRYPOINT [\"\"] is no entrypoint",
+                        List.of(),
+                        List.of(),
+                        List.of(""),
+                        cmd,
+                        List.of("default")),
+                new ArgsCase(
+                        "args without an image entrypoint",
+                        List.of(),
+                        List.of("/bin/true"),
+                        List.of(),
+                        cmd,
+                        List.of("/bin/true")));
+    }
 
-  @Test
-  void generate_noCommandAnywhere_isInvalidArgument() {
-    var e = assertThrows(CriException.InvalidArgument.class,
-        () -> f.generate(config(), f.pod(), image("", List.of(), List.of(), List.of(), "")));
+    @ParameterizedTest
+    @MethodSource("argsCases")
+    void generate_commandArgsAndImage_processArgs(ArgsCase c) {
+        var config = config().addAllCommand(c.command()).addAllArgs(c.args());
 
-    assertEquals("create container \"app\": no command specified", e.getMessage());
-  }
+        Spec spec = f.generate(config, f.pod(), image("", List.of(), c.entrypoint(), c.cmd(), ""));
 
-  @Test
-  void generate_criEnv_overridesImageEnvByKeyInPlace() {
-    var config = config().addEnvs(env("LANG", "de_DE")).addEnvs(env("EXTRA", "a=b"));
+        assertEquals(c.expected(), spec.process().args());
+    }
 
-    Spec spec = f.generate(config);
+    @Test
+    void generate_noCommandAnywhere_isInvalidArgument() {
+        var e = assertThrows(
+                CriException.InvalidArgument.class,
+                () -> f.generate(config(), f.pod(), image("", List.of(), List.of(), List.of(), "")));
 
-    assertEquals(List.of("PATH=/usr/bin:/bin", "HOSTNAME=web-0", "LANG=de_DE", "EXTRA=a=b"), spec.process().env());
-  }
+        assertEquals("create container \"app\": no command specified", e.getMessage());
+    }
 
-  @Test
-  void generate_imageWithoutPath_keepsTheDefaultPath() {
-    Spec spec = f.generate(config(), f.pod(), image("", List.of("A=1"), List.of("/x"), List.of(), ""));
+    @Test
+    void generate_criEnv_overridesImageEnvByKeyInPlace() {
+        var config = config().addEnvs(env("LANG", "de_DE")).addEnvs(env("EXTRA", "a=b"));
 
-    assertEquals(List.of("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=web-0", "A=1"),
-        spec.process().env());
-  }
+        Spec spec = f.generate(config);
 
-  @Test
-  void generate_criHostnameEnv_overridesThePodHostname() {
-    Spec spec = f.generate(config().addEnvs(env("HOSTNAME", "mine")));
+        assertEquals(
+                List.of("PATH=/usr/bin:/bin", "HOSTNAME=web-0", "LANG=de_DE", "EXTRA=a=b"),
+                spec.process().env());
+    }
 
-    assertTrue(spec.process().env().contains("HOSTNAME=mine"));
-    assertFalse(spec.process().env().contains("HOSTNAME=web-0"));
-  }
+    @Test
+    void generate_imageWithoutPath_keepsTheDefaultPath() {
+        Spec spec = f.generate(config(), f.pod(), image("", List.of("A=1"), List.of("/x"), List.of(), ""));
 
-  @Test
-  void generate_tty_setsTerminalAndTerm() {
-    Spec spec = f.generate(config().setTty(true).setStdin(true));
+        assertEquals(
+                List.of("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=web-0", "A=1"),
+                spec.process().env());
+    }
 
-    assertTrue(spec.process().terminal());
-    assertEquals("TERM=xterm", spec.process().env().get(1));
-  }
+    @Test
+    void generate_criHostnameEnv_overridesThePodHostname() {
+        Spec spec = f.generate(config().addEnvs(env("HOSTNAME", "mine")));
 
-  @Test
-  void generate_noTty_noTerminal() {
-    Spec spec = f.generate(config().setStdin(true));
+        assertTrue(spec.process().env().contains("HOSTNAME=mine"));
+        assertFalse(spec.process().env().contains("HOSTNAME=web-0"));
+    }
 
-    assertFalse(spec.process().terminal());
-    assertTrue(spec.process().env().stream().noneMatch(e -> e.startsWith("TERM=")));
-  }
+    @Test
+    void generate_tty_setsTerminalAndTerm() {
+        Spec spec = f.generate(config().setTty(true).setStdin(true));
 
-  @ParameterizedTest
-  @CsvSource(value = {"/work, /img, /work", "'', /img, /img", "'', '', /"})
-  void generate_workingDir_criThenImageThenRoot(String cri, String img, String expected) {
-    Spec spec = f.generate(config().setWorkingDir(cri), f.pod(), image("", List.of(), List.of("/x"), List.of(), img));
+        assertTrue(spec.process().terminal());
+        assertEquals("TERM=xterm", spec.process().env().get(1));
+    }
 
-    assertEquals(expected, spec.process().cwd());
-  }
+    @Test
+    void generate_noTty_noTerminal() {
+        Spec spec = f.generate(config().setStdin(true));
 
-  @Test
-  void generate_rootfs_isTheAbsolutePathAndReadonlyFollowsTheSecurityContext() {
-    Spec rw = f.generate(config());
-    Spec ro = f.generate(config(sc -> sc.setReadonlyRootfs(true)));
+        assertFalse(spec.process().terminal());
+        assertTrue(spec.process().env().stream().noneMatch(e -> e.startsWith("TERM=")));
+    }
 
-    assertEquals(f.rootfs.toString(), rw.root().path());
-    assertFalse(rw.root().readonly());
-    assertTrue(ro.root().readonly());
-  }
+    @ParameterizedTest
+    @CsvSource(value = {"/work, /img, /work", "'', /img, /img", "'', '', /"})
+    void generate_workingDir_criThenImageThenRoot(String cri, String img, String expected) {
+        Spec spec =
+                f.generate(config().setWorkingDir(cri), f.pod(), image("", List.of(), List.of("/x"), List.of(), img));
 
-  @Test
-  void generate_relativeRootfs_isRefused() {
-    var generator = new ContainerSpecGenerator(SpecFixture.OPTIONS);
+        assertEquals(expected, spec.process().cwd());
+    }
 
-    assertThrows(IllegalArgumentException.class,
-        () -> generator.generate("c1", config().build(), f.pod(), image(), Path.of("rootfs")));
-  }
+    @Test
+    void generate_rootfs_isTheAbsolutePathAndReadonlyFollowsTheSecurityContext() {
+        Spec rw = f.generate(config());
+        Spec ro = f.generate(config(sc -> sc.setReadonlyRootfs(true)));
 
-  @ParameterizedTest
-  @CsvSource(value = {"/kubepods/pod1, /kubepods/pod1/c1", "/kubepods/pod1/, /kubepods/pod1/c1", "'', /c1"})
-  void cgroupsPath_parentAndId_joinedWithoutDoubleSlash(String parent, String expected) {
-    assertEquals(expected, ContainerSpecGenerator.cgroupsPath(parent, "c1"));
-  }
+        assertEquals(f.rootfs.toString(), rw.root().path());
+        assertFalse(rw.root().readonly());
+        assertTrue(ro.root().readonly());
+    }
 
-  @Test
-  void generate_imageName_fallsBackToTheImageRef() {
-    var config = config().setImage(io.stevedore.cri.v1.ImageSpec.newBuilder().setImage("sha256:abc"));
+    @Test
+    void generate_relativeRootfs_isRefused() {
+        var generator = new ContainerSpecGenerator(SpecFixture.OPTIONS);
 
-    Spec spec = f.generate(config);
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> generator.generate("c1", config().build(), f.pod(), image(), Path.of("rootfs")));
+    }
 
-    assertEquals("sha256:abc", spec.annotations().get(ContainerSpecGenerator.IMAGE_NAME));
-  }
+    @ParameterizedTest
+    @CsvSource(value = {"/kubepods/pod1, /kubepods/pod1/c1", "/kubepods/pod1/, /kubepods/pod1/c1", "'', /c1"})
+    void cgroupsPath_parentAndId_joinedWithoutDoubleSlash(String parent, String expected) {
+        assertEquals(expected, ContainerSpecGenerator.cgroupsPath(parent, "c1"));
+    }
 
-  @Test
-  void generate_criAnnotationNamedLikeOurs_isOverridden() {
-    Spec spec = f.generate(config().putAnnotations(ContainerSpecGenerator.CONTAINER_TYPE, "sandbox"));
+    @Test
+    void generate_imageName_fallsBackToTheImageRef() {
+        var config =
+                config().setImage(io.stevedore.cri.v1.ImageSpec.newBuilder().setImage("sha256:abc"));
 
-    assertEquals("container", spec.annotations().get(ContainerSpecGenerator.CONTAINER_TYPE));
-  }
+        Spec spec = f.generate(config);
 
-  @Test
-  void generate_neverSetsAHostname() {
-    assertNull(f.generate(config()).hostname());
-  }
+        assertEquals("sha256:abc", spec.annotations().get(ContainerSpecGenerator.IMAGE_NAME));
+    }
 
-  @Test
-  void execProcess_keepsTheContainersProcessWithNewArgs() {
-    Spec spec = f.generate(config(sc -> sc.setRunAsUser(io.stevedore.cri.v1.Int64Value.newBuilder().setValue(1000))
-        .setNoNewPrivs(true)).setWorkingDir("/work").addEnvs(env("A", "1")));
-    var generator = new ContainerSpecGenerator(SpecFixture.OPTIONS);
+    @Test
+    void generate_criAnnotationNamedLikeOurs_isOverridden() {
+        Spec spec = f.generate(config().putAnnotations(ContainerSpecGenerator.CONTAINER_TYPE, "sandbox"));
 
-    Process exec = generator.execProcess(spec, List.of("/bin/sh", "-c", "id"), false);
+        assertEquals("container", spec.annotations().get(ContainerSpecGenerator.CONTAINER_TYPE));
+    }
 
-    assertEquals(spec.process().withArgs(List.of("/bin/sh", "-c", "id")), exec);
-    assertEquals(1000, exec.user().uid());
-    assertTrue(exec.noNewPrivileges());
-  }
+    @Test
+    void generate_neverSetsAHostname() {
+        assertNull(f.generate(config()).hostname());
+    }
 
-  @Test
-  void execProcess_tty_setsTerminalAndTermAndDropsTheConsoleSize() {
-    Spec spec = f.generate(config());
-    spec = spec.withProcess(spec.process().withConsoleSize(new Process.ConsoleSize(24, 80)));
+    @Test
+    void execProcess_keepsTheContainersProcessWithNewArgs() {
+        Spec spec = f.generate(config(sc -> sc.setRunAsUser(
+                                io.stevedore.cri.v1.Int64Value.newBuilder().setValue(1000))
+                        .setNoNewPrivs(true))
+                .setWorkingDir("/work")
+                .addEnvs(env("A", "1")));
+        var generator = new ContainerSpecGenerator(SpecFixture.OPTIONS);
 
-    Process exec = new ContainerSpecGenerator(SpecFixture.OPTIONS).execProcess(spec, List.of("sh"), true);
+        Process exec = generator.execProcess(spec, List.of("/bin/sh", "-c", "id"), false);
 
-    assertTrue(exec.terminal());
-    assertNull(exec.consoleSize());
-    assertEquals("TERM=xterm", exec.env().getLast());
-    assertEquals(spec.process().rlimits(), exec.rlimits());
-    assertEquals(spec.process().capabilities(), exec.capabilities());
-  }
+        assertEquals(spec.process().withArgs(List.of("/bin/sh", "-c", "id")), exec);
+        assertEquals(1000, exec.user().uid());
+        assertTrue(exec.noNewPrivileges());
+    }
 
-  @Test
-  void execProcess_emptyCommand_isInvalidArgument() {
-    Spec spec = f.generate(config());
+    @Test
+    void execProcess_tty_setsTerminalAndTermAndDropsTheConsoleSize() {
+        Spec spec = f.generate(config());
+        spec = spec.withProcess(spec.process().withConsoleSize(new Process.ConsoleSize(24, 80)));
 
-    assertThrows(CriException.InvalidArgument.class,
-        () -> new ContainerSpecGenerator(SpecFixture.OPTIONS).execProcess(spec, List.of(), false));
-  }
+        Process exec = new ContainerSpecGenerator(SpecFixture.OPTIONS).execProcess(spec, List.of("sh"), true);
 
-  static KeyValue env(String key, String value) {
-    return KeyValue.newBuilder().setKey(key).setValue(ByteString.copyFromUtf8(value)).build();
-  }
+        assertTrue(exec.terminal());
+        assertNull(exec.consoleSize());
+        assertEquals("TERM=xterm", exec.env().getLast());
+        assertEquals(spec.process().rlimits(), exec.rlimits());
+        assertEquals(spec.process().capabilities(), exec.capabilities());
+    }
+
+    @Test
+    void execProcess_emptyCommand_isInvalidArgument() {
+        Spec spec = f.generate(config());
+
+        assertThrows(
+                CriException.InvalidArgument.class,
+                () -> new ContainerSpecGenerator(SpecFixture.OPTIONS).execProcess(spec, List.of(), false));
+    }
+
+    static KeyValue env(String key, String value) {
+        return KeyValue.newBuilder()
+                .setKey(key)
+                .setValue(ByteString.copyFromUtf8(value))
+                .build();
+    }
 }

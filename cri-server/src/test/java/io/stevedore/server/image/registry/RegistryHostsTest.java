@@ -16,40 +16,42 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class RegistryHostsTest {
-  @TempDir Path dir;
+    @TempDir
+    Path dir;
 
-  private void write(String host, String toml) throws IOException {
-    Files.createDirectories(dir.resolve(host));
-    Files.writeString(dir.resolve(host).resolve("hosts.toml"), toml);
-  }
+    private void write(String host, String toml) throws IOException {
+        Files.createDirectories(dir.resolve(host));
+        Files.writeString(dir.resolve(host).resolve("hosts.toml"), toml);
+    }
 
-  private static List<String> urls(List<RegistryEndpoint> eps) {
-    return eps.stream().map(e -> e.base().toString()).toList();
-  }
+    private static List<String> urls(List<RegistryEndpoint> eps) {
+        return eps.stream().map(e -> e.base().toString()).toList();
+    }
 
-  @Test
-  void hostsFor_noConfig_defaultUpstreams() {
-    var h = RegistryHosts.defaults();
-    assertEquals(List.of("https://registry-1.docker.io/v2"), urls(h.hostsFor("docker.io")));
-    assertEquals(List.of("https://quay.io/v2"), urls(h.hostsFor("quay.io")));
-    assertEquals(List.of("https://localhost:5000/v2", "http://localhost:5000/v2"), urls(h.hostsFor("localhost:5000")));
-    assertTrue(h.hostsFor("127.0.0.1:5000").getFirst().skipVerify());
-    assertEquals(List.of("https://[::1]:5000/v2", "http://[::1]:5000/v2"), urls(h.hostsFor("[::1]:5000")));
-    assertEquals(List.of("http://127.0.0.1:80/v2"), urls(h.hostsFor("127.0.0.1:80")));
-    assertEquals(List.of("https://localhost/v2"), urls(h.hostsFor("localhost")));
-    assertEquals(List.of("https://example.com:5000/v2"), urls(h.hostsFor("example.com:5000")));
-  }
+    @Test
+    void hostsFor_noConfig_defaultUpstreams() {
+        var h = RegistryHosts.defaults();
+        assertEquals(List.of("https://registry-1.docker.io/v2"), urls(h.hostsFor("docker.io")));
+        assertEquals(List.of("https://quay.io/v2"), urls(h.hostsFor("quay.io")));
+        assertEquals(
+                List.of("https://localhost:5000/v2", "http://localhost:5000/v2"), urls(h.hostsFor("localhost:5000")));
+        assertTrue(h.hostsFor("127.0.0.1:5000").getFirst().skipVerify());
+        assertEquals(List.of("https://[::1]:5000/v2", "http://[::1]:5000/v2"), urls(h.hostsFor("[::1]:5000")));
+        assertEquals(List.of("http://127.0.0.1:80/v2"), urls(h.hostsFor("127.0.0.1:80")));
+        assertEquals(List.of("https://localhost/v2"), urls(h.hostsFor("localhost")));
+        assertEquals(List.of("https://example.com:5000/v2"), urls(h.hostsFor("example.com:5000")));
+    }
 
-  @Test
-  void load_missingDir_isDefaults() throws Exception {
-    var h = RegistryHosts.load(dir.resolve("absent"));
-    assertEquals(List.of("https://registry-1.docker.io/v2"), urls(h.hostsFor("docker.io")));
-  }
+    @Test
+    void load_missingDir_isDefaults() throws Exception {
+        var h = RegistryHosts.load(dir.resolve("absent"));
+        assertEquals(List.of("https://registry-1.docker.io/v2"), urls(h.hostsFor("docker.io")));
+    }
 
-  @Test
-  void hostsFor_mirrorsInFileOrder_thenServer() throws Exception {
-    Files.writeString(dir.resolve("ca.pem"), "x");
-    write("docker.io", """
+    @Test
+    void hostsFor_mirrorsInFileOrder_thenServer() throws Exception {
+        Files.writeString(dir.resolve("ca.pem"), "x");
+        write("docker.io", """
         server = "https://registry-1.docker.io"
 
         [host."https://zz-mirror.example"]
@@ -64,23 +66,28 @@ class RegistryHostsTest {
             x-many = ["a", "b"]
         [host."mirror3.example"]
         """);
-    var eps = RegistryHosts.load(dir).hostsFor("docker.io");
-    assertEquals(List.of("https://zz-mirror.example/v2", "http://aa-mirror.example:8080/base/v2",
-        "https://mirror3.example/v2", "https://registry-1.docker.io/v2"), urls(eps));
-    assertEquals(Set.of(Capability.PULL), eps.get(0).capabilities());
-    assertEquals(List.of(dir.resolve("docker.io/../ca.pem")), eps.get(0).caFiles());
-    assertFalse(eps.get(0).skipVerify());
-    assertEquals(Set.of(Capability.PULL, Capability.RESOLVE), eps.get(1).capabilities());
-    assertTrue(eps.get(1).skipVerify());
-    assertEquals(Optional.of(Duration.ofSeconds(90)), eps.get(1).dialTimeout());
-    assertEquals(List.of("a", "b"), eps.get(1).headers().get("x-many"));
-    assertEquals(Set.of(Capability.values()), eps.get(2).capabilities());
-  }
+        var eps = RegistryHosts.load(dir).hostsFor("docker.io");
+        assertEquals(
+                List.of(
+                        "https://zz-mirror.example/v2",
+                        "http://aa-mirror.example:8080/base/v2",
+                        "https://mirror3.example/v2",
+                        "https://registry-1.docker.io/v2"),
+                urls(eps));
+        assertEquals(Set.of(Capability.PULL), eps.get(0).capabilities());
+        assertEquals(List.of(dir.resolve("docker.io/../ca.pem")), eps.get(0).caFiles());
+        assertFalse(eps.get(0).skipVerify());
+        assertEquals(Set.of(Capability.PULL, Capability.RESOLVE), eps.get(1).capabilities());
+        assertTrue(eps.get(1).skipVerify());
+        assertEquals(Optional.of(Duration.ofSeconds(90)), eps.get(1).dialTimeout());
+        assertEquals(List.of("a", "b"), eps.get(1).headers().get("x-many"));
+        assertEquals(Set.of(Capability.values()), eps.get(2).capabilities());
+    }
 
-  @Test
-  void hostsFor_labFile_serverOverride() throws Exception {
-    // what lab/stevedore/registries.sh writes
-    write("registry.k8s.io", """
+    @Test
+    void hostsFor_labFile_serverOverride() throws Exception {
+        // what lab/stevedore/registries.sh writes
+        write("registry.k8s.io", """
         # generated by lab/stevedore/registries.sh
         server = "http://127.0.0.1:5000"
 
@@ -88,87 +95,96 @@ class RegistryHostsTest {
           capabilities = ["pull", "resolve", "push"]
           skip_verify = true
         """);
-    var eps = RegistryHosts.load(dir).hostsFor("registry.k8s.io");
-    assertEquals(List.of("http://127.0.0.1:5000/v2"), urls(eps), "server listed once");
-    assertTrue(eps.get(0).has(Capability.RESOLVE));
-    assertFalse(eps.get(0).has(Capability.REFERRERS), "the [host] table's settings win");
-    assertTrue(eps.get(0).skipVerify());
-  }
+        var eps = RegistryHosts.load(dir).hostsFor("registry.k8s.io");
+        assertEquals(List.of("http://127.0.0.1:5000/v2"), urls(eps), "server listed once");
+        assertTrue(eps.get(0).has(Capability.RESOLVE));
+        assertFalse(eps.get(0).has(Capability.REFERRERS), "the [host] table's settings win");
+        assertTrue(eps.get(0).skipVerify());
+    }
 
-  @Test
-  void hostsFor_noServer_appendsDefaultUpstreamWithRootSettings() throws Exception {
-    write("quay.io", """
+    @Test
+    void hostsFor_noServer_appendsDefaultUpstreamWithRootSettings() throws Exception {
+        write("quay.io", """
         skip_verify = true
         [host."https://mirror.example"]
         """);
-    var eps = RegistryHosts.load(dir).hostsFor("quay.io");
-    assertEquals(List.of("https://mirror.example/v2", "https://quay.io/v2"), urls(eps));
-    assertTrue(eps.get(1).skipVerify());
-    assertFalse(eps.get(0).skipVerify());
-  }
+        var eps = RegistryHosts.load(dir).hostsFor("quay.io");
+        assertEquals(List.of("https://mirror.example/v2", "https://quay.io/v2"), urls(eps));
+        assertTrue(eps.get(1).skipVerify());
+        assertFalse(eps.get(0).skipVerify());
+    }
 
-  @Test
-  void hostsFor_portDirectoryNames_andDefaultDir() throws Exception {
-    write("reg.example_5000_", "server = \"http://underscored:1\"");
-    write("other.example:5000", "server = \"http://colon:1\"");
-    write("_default", "[host.\"https://everything.example\"]");
-    var h = RegistryHosts.load(dir);
-    assertEquals(List.of("http://underscored:1/v2"), urls(h.hostsFor("reg.example:5000")));
-    assertEquals(List.of("http://colon:1/v2"), urls(h.hostsFor("other.example:5000")));
-    assertEquals(List.of("https://everything.example/v2", "https://ghcr.io/v2"), urls(h.hostsFor("ghcr.io")));
-  }
+    @Test
+    void hostsFor_portDirectoryNames_andDefaultDir() throws Exception {
+        write("reg.example_5000_", "server = \"http://underscored:1\"");
+        write("other.example:5000", "server = \"http://colon:1\"");
+        write("_default", "[host.\"https://everything.example\"]");
+        var h = RegistryHosts.load(dir);
+        assertEquals(List.of("http://underscored:1/v2"), urls(h.hostsFor("reg.example:5000")));
+        assertEquals(List.of("http://colon:1/v2"), urls(h.hostsFor("other.example:5000")));
+        assertEquals(List.of("https://everything.example/v2", "https://ghcr.io/v2"), urls(h.hostsFor("ghcr.io")));
+    }
 
-  @Test
-  void hostsFor_overridePath_keepsPath() throws Exception {
-    write("gcr.io", """
+    @Test
+    void hostsFor_overridePath_keepsPath() throws Exception {
+        write("gcr.io", """
         [host."https://proxy.example/registry/api"]
           override_path = true
         """);
-    assertEquals("https://proxy.example/registry/api",
-        RegistryHosts.load(dir).hostsFor("gcr.io").getFirst().base().toString());
-  }
+        assertEquals(
+                "https://proxy.example/registry/api",
+                RegistryHosts.load(dir).hostsFor("gcr.io").getFirst().base().toString());
+    }
 
-  @Test
-  void load_unknownKey_namesFileAndKey() throws Exception {
-    write("docker.io", """
+    @Test
+    void load_unknownKey_namesFileAndKey() throws Exception {
+        write("docker.io", """
         [host."https://m.example"]
           capabilites = ["pull"]
         """);
-    var e = assertThrows(RegistryConfigException.class, () -> RegistryHosts.load(dir));
-    assertEquals(dir.resolve("docker.io/hosts.toml") + ": host.\"https://m.example\".capabilites: unknown key",
-        e.getMessage());
-  }
+        var e = assertThrows(RegistryConfigException.class, () -> RegistryHosts.load(dir));
+        assertEquals(
+                dir.resolve("docker.io/hosts.toml") + ": host.\"https://m.example\".capabilites: unknown key",
+                e.getMessage());
+    }
 
-  @Test
-  void load_badValues_rejected() throws Exception {
-    write("a.example", "skip_verify = \"yes\"");
-    assertTrue(assertThrows(RegistryConfigException.class, () -> RegistryHosts.load(dir))
-        .getMessage().contains("skip_verify: must be true or false"));
-    write("a.example", "capabilities = [\"pull\", \"fly\"]");
-    assertTrue(assertThrows(RegistryConfigException.class, () -> RegistryHosts.load(dir))
-        .getMessage().contains("unknown capability \"fly\""));
-    write("a.example", "ca = \"missing.pem\"");
-    assertTrue(assertThrows(RegistryConfigException.class, () -> RegistryHosts.load(dir))
-        .getMessage().contains("ca: no such file"));
-    write("a.example", "dial_timeout = \"soon\"");
-    assertTrue(assertThrows(RegistryConfigException.class, () -> RegistryHosts.load(dir))
-        .getMessage().contains("dial_timeout: invalid duration"));
-    write("a.example", "mirrors = []");
-    assertTrue(assertThrows(RegistryConfigException.class, () -> RegistryHosts.load(dir))
-        .getMessage().endsWith("hosts.toml: mirrors: unknown key"));
-    write("a.example", "[header]\nHost = \"x\"");
-    assertTrue(assertThrows(RegistryConfigException.class, () -> RegistryHosts.load(dir))
-        .getMessage().contains("header.Host: this header is set by the HTTP client"));
-    write("a.example", "server = ");
-    assertTrue(assertThrows(RegistryConfigException.class, () -> RegistryHosts.load(dir))
-        .getMessage().contains("not valid TOML"));
-  }
+    @Test
+    void load_badValues_rejected() throws Exception {
+        write("a.example", "skip_verify = \"yes\"");
+        assertTrue(assertThrows(RegistryConfigException.class, () -> RegistryHosts.load(dir))
+                .getMessage()
+                .contains("skip_verify: must be true or false"));
+        write("a.example", "capabilities = [\"pull\", \"fly\"]");
+        assertTrue(assertThrows(RegistryConfigException.class, () -> RegistryHosts.load(dir))
+                .getMessage()
+                .contains("unknown capability \"fly\""));
+        write("a.example", "ca = \"missing.pem\"");
+        assertTrue(assertThrows(RegistryConfigException.class, () -> RegistryHosts.load(dir))
+                .getMessage()
+                .contains("ca: no such file"));
+        write("a.example", "dial_timeout = \"soon\"");
+        assertTrue(assertThrows(RegistryConfigException.class, () -> RegistryHosts.load(dir))
+                .getMessage()
+                .contains("dial_timeout: invalid duration"));
+        write("a.example", "mirrors = []");
+        assertTrue(assertThrows(RegistryConfigException.class, () -> RegistryHosts.load(dir))
+                .getMessage()
+                .endsWith("hosts.toml: mirrors: unknown key"));
+        write("a.example", "[header]\nHost = \"x\"");
+        assertTrue(assertThrows(RegistryConfigException.class, () -> RegistryHosts.load(dir))
+                .getMessage()
+                .contains("header.Host: this header is set by the HTTP client"));
+        write("a.example", "server = ");
+        assertTrue(assertThrows(RegistryConfigException.class, () -> RegistryHosts.load(dir))
+                .getMessage()
+                .contains("not valid TOML"));
+    }
 
-  @Test
-  void load_dockerStyleDir_crtFilesAreCas() throws Exception {
-    Files.createDirectories(dir.resolve("my.registry"));
-    Files.writeString(dir.resolve("my.registry/ca.crt"), "x");
-    var eps = RegistryHosts.load(dir).hostsFor("my.registry");
-    assertEquals(List.of(dir.resolve("my.registry/ca.crt")), eps.getFirst().caFiles());
-  }
+    @Test
+    void load_dockerStyleDir_crtFilesAreCas() throws Exception {
+        Files.createDirectories(dir.resolve("my.registry"));
+        Files.writeString(dir.resolve("my.registry/ca.crt"), "x");
+        var eps = RegistryHosts.load(dir).hostsFor("my.registry");
+        assertEquals(List.of(dir.resolve("my.registry/ca.crt")), eps.getFirst().caFiles());
+    }
 }
