@@ -1,6 +1,7 @@
 package io.stevedore.server.container;
 
 import io.stevedore.cri.v1.ContainerState;
+import io.stevedore.server.host.Procs;
 import java.util.List;
 import java.util.Objects;
 

@@ -1,7 +1,7 @@
 package io.stevedore.server.sandbox;
 
 import io.stevedore.oci.linux.Syscalls;
-import io.stevedore.server.container.Procs;
+import io.stevedore.server.host.Procs;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

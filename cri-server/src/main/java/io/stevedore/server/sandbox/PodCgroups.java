@@ -1,6 +1,6 @@
 package io.stevedore.server.sandbox;
 
-import io.stevedore.server.stats.CgroupStats;
+import io.stevedore.server.host.CgroupPaths;
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -32,7 +32,7 @@ final class PodCgroups {
      * cannot join a cpuset that has none.
      */
     void join(String path, int pid) throws IOException {
-        Path rel = CgroupStats.relative(path);
+        Path rel = CgroupPaths.relative(path);
         for (Path h : hierarchies()) {
             Path dir = h.resolve(rel);
             List<Path> made = new ArrayList<>();
@@ -56,7 +56,7 @@ final class PodCgroups {
 
     /** Removes {@code path} from every hierarchy; best effort (a cgroup with tasks stays). */
     void remove(String path) {
-        Path rel = CgroupStats.relative(path);
+        Path rel = CgroupPaths.relative(path);
         try {
             for (Path h : hierarchies()) {
                 Path dir = h.resolve(rel);

@@ -75,7 +75,7 @@ public final class CgroupStats {
      * @throws IllegalArgumentException when the path has a {@code .} or {@code ..} component
      */
     public Optional<CgroupSample> read(String cgroupsPath) {
-        Path rel = relative(cgroupsPath);
+        Path rel = io.stevedore.server.host.CgroupPaths.relative(cgroupsPath);
         try {
             return exists(rel) ? Optional.of(unified ? readV2(root.resolve(rel)) : readV1(rel)) : Optional.empty();
         } catch (IOException e) {
@@ -184,24 +184,6 @@ public final class CgroupStats {
         long hi = Math.multiplyHigh(a, b);
         long lo = a * b;
         return hi != 0 || lo < 0 ? Long.MAX_VALUE : lo;
-    }
-
-    /**
-     * A cgroupfs-style path ({@code /kubepods/pod1/abc}) relative to a hierarchy's root; refuses
-     * {@code .} and {@code ..}, which would reach outside it.
-     */
-    public static Path relative(String cgroupsPath) {
-        Path rel = Path.of("");
-        for (String part : cgroupsPath.split("/")) {
-            if (part.equals(".") || part.equals("..")) {
-                throw new IllegalArgumentException(
-                        "cgroup path \"" + cgroupsPath + "\" must not contain \"" + part + "\"");
-            }
-            if (!part.isEmpty()) {
-                rel = rel.resolve(part);
-            }
-        }
-        return rel;
     }
 
     private static Path firstExisting(Path root, String... names) {

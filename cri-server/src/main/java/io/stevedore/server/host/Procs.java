@@ -1,4 +1,4 @@
-package io.stevedore.server.container;
+package io.stevedore.server.host;
 
 import io.stevedore.oci.linux.SyscallException;
 import io.stevedore.oci.linux.Syscalls;

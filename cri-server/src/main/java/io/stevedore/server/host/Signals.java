@@ -1,4 +1,4 @@
-package io.stevedore.server.container;
+package io.stevedore.server.host;
 
 import io.stevedore.cri.v1.Signal;
 import java.util.Locale;
@@ -6,9 +6,9 @@ import java.util.Map;
 import java.util.OptionalInt;
 
 /** Signal names and numbers (x86-64 Linux). */
-final class Signals {
-    static final int SIGKILL = 9;
-    static final int SIGTERM = 15;
+public final class Signals {
+    public static final int SIGKILL = 9;
+    public static final int SIGTERM = 15;
 
     private static final Map<String, Integer> BY_NAME = Map.ofEntries(
             Map.entry("SIGHUP", 1),
@@ -51,7 +51,7 @@ final class Signals {
     private Signals() {}
 
     /** {@code "SIGTERM"}, {@code "TERM"} or {@code "15"}; empty when unknown or blank. */
-    static OptionalInt parse(String s) {
+    public static OptionalInt parse(String s) {
         if (s == null || s.isBlank()) return OptionalInt.empty();
         String t = s.strip().toUpperCase(Locale.ROOT);
         if (t.matches("[0-9]{1,9}")) { // ASCII only, and short enough for parseInt
@@ -75,7 +75,7 @@ final class Signals {
     /**
      * The stop signal: the CRI config's, else the image's, else SIGTERM (containerd's order).
      */
-    static int stopSignal(Signal cri, String image) {
+    public static int stopSignal(Signal cri, String image) {
         if (cri != Signal.RUNTIME_DEFAULT && cri != Signal.UNRECOGNIZED) {
             OptionalInt n = parse(cri.name());
             if (n.isPresent()) return n.getAsInt();
@@ -84,7 +84,7 @@ final class Signals {
     }
 
     /** The CRI enum value for a signal number, RUNTIME_DEFAULT when it has none. */
-    static Signal toCri(int signal) {
+    public static Signal toCri(int signal) {
         for (var e : BY_NAME.entrySet()) {
             if (e.getValue() == signal) {
                 try {

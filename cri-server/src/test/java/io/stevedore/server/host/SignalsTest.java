@@ -1,4 +1,4 @@
-package io.stevedore.server.container;
+package io.stevedore.server.host;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
