@@ -8,8 +8,8 @@ import io.stevedore.cri.v1.ContainerStatus;
 import io.stevedore.cri.v1.LinuxContainerResources;
 import io.stevedore.cri.v1.PodSandboxMetadata;
 import io.stevedore.oci.linux.Syscalls;
+import io.stevedore.oci.runtime.OciRuntime;
 import io.stevedore.oci.runtime.OciRuntimeException;
-import io.stevedore.oci.runtime.RuncCli;
 import io.stevedore.oci.spec.Spec;
 import io.stevedore.oci.spec.SpecJson;
 import io.stevedore.server.container.spec.ContainerSpecGenerator;
@@ -307,7 +307,7 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
                         + stateName(r.status().state()) + ", not created");
             }
             Pods.Pod pod = pods.ready(r.sandboxId(), false);
-            RuncCli rt = runtimes.get(pod.runtimeHandler());
+            OciRuntime rt = runtimes.get(pod.runtimeHandler());
             ContainerConfig cfg = config(r);
             Path bundle = runDir.resolve(id);
             Path shimDir = Files.createDirectories(shimDir(id));
@@ -419,7 +419,7 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
             return;
         }
         String id = r.id();
-        RuncCli rt = runtimes.get(pods.runtimeHandler(r.sandboxId()));
+        OciRuntime rt = runtimes.get(pods.runtimeHandler(r.sandboxId()));
         boolean sharedPid = !ownsPidNamespace(id);
         try {
             if (timeoutSeconds > 0) {
@@ -460,7 +460,7 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
      * rather than through {@code runc kill}, a process spawn of ~10 ms; falls back to the runtime
      * when the start time is unknown (a record from before it was kept).
      */
-    private void signalInit(RuncCli rt, ContainerRecord r, int signal) {
+    private void signalInit(OciRuntime rt, ContainerRecord r, int signal) {
         var s = r.status();
         if (s.pid() > 0 && s.pidStartTime() > 0) {
             try {
@@ -621,7 +621,7 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
         if (r.status().state() != ContainerState.CONTAINER_RUNNING) {
             throw new CriException.FailedPrecondition("exec in container \"" + id + "\": container is not running");
         }
-        RuncCli rt = runtimes.get(pods.runtimeHandler(r.sandboxId()));
+        OciRuntime rt = runtimes.get(pods.runtimeHandler(r.sandboxId()));
         return ExecSync.run(
                 rt, r.id(), runDir.resolve(r.id()), execProcess(r.id(), cmd, false), timeoutSeconds, execOutput, sys);
     }
@@ -741,7 +741,7 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
             String id,
             String sandboxId,
             ContainerConfig config,
-            RuncCli runtime,
+            OciRuntime runtime,
             Path bundle,
             Path shimDir,
             Syscalls sys) {}
@@ -771,7 +771,7 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
         try {
             ContainerRecord r = c.record;
             if (r.status().state() == ContainerState.CONTAINER_RUNNING) {
-                RuncCli rt = runtimes.get(pods.runtimeHandler(r.sandboxId()));
+                OciRuntime rt = runtimes.get(pods.runtimeHandler(r.sandboxId()));
                 try {
                     var current = readSpec(id)
                             .map(sp -> sp.linux() == null ? null : sp.linux().resources())
@@ -856,7 +856,7 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
                 s = r.status().exited(finished, es.code(), reason, "");
             } else if (!Procs.alive(r.status().shimPid(), r.status().shimStartTime())) {
                 // The shim died without recording an exit (killed): the container has no monitor and no log.
-                RuncCli rt = runtimes.get(pods.runtimeHandler(r.sandboxId()));
+                OciRuntime rt = runtimes.get(pods.runtimeHandler(r.sandboxId()));
                 killQuietly(rt, id, Signals.SIGKILL, true);
                 if (ExitFile.read(exitDir, id).isPresent()) {
                     reconcile(c);
@@ -1057,7 +1057,7 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
         }
     }
 
-    private static void killQuietly(RuncCli rt, String id, int signal, boolean all) {
+    private static void killQuietly(OciRuntime rt, String id, int signal, boolean all) {
         try {
             rt.kill(id, signal, all);
         } catch (OciRuntimeException e) {
@@ -1081,7 +1081,7 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
      * {@code <runtime> delete --force}; a failure is logged. Returns whether it succeeded: false
      * also when interrupted, with the thread's interrupt flag set again.
      */
-    private static boolean deleteQuietly(RuncCli rt, String id) {
+    private static boolean deleteQuietly(OciRuntime rt, String id) {
         try {
             rt.delete(id, true);
             return true;

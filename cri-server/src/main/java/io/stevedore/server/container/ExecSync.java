@@ -1,8 +1,8 @@
 package io.stevedore.server.container;
 
 import com.google.protobuf.ByteString;
+import io.stevedore.oci.runtime.OciRuntime;
 import io.stevedore.oci.runtime.OciRuntimeException;
-import io.stevedore.oci.runtime.RuncCli;
 import io.stevedore.oci.spec.Process;
 import io.stevedore.oci.spec.SpecJson;
 import io.stevedore.server.error.CriException;
@@ -32,7 +32,7 @@ final class ExecSync {
     private ExecSync() {}
 
     static ContainerService.ExecResult run(
-            RuncCli rt,
+            OciRuntime rt,
             String id,
             Path bundle,
             Process process,

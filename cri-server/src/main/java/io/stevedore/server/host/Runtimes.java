@@ -1,5 +1,6 @@
 package io.stevedore.server.host;
 
+import io.stevedore.oci.runtime.OciRuntime;
 import io.stevedore.oci.runtime.RuncCli;
 import io.stevedore.server.DaemonConfig;
 import io.stevedore.server.error.CriException;
@@ -11,7 +12,7 @@ import java.util.Map;
 
 /** The configured OCI runtimes by CRI runtime handler name; the empty name is the default. */
 public final class Runtimes {
-    private final Map<String, RuncCli> byHandler = new LinkedHashMap<>();
+    private final Map<String, OciRuntime> byHandler = new LinkedHashMap<>();
     private final String defaultHandler;
 
     public Runtimes(DaemonConfig config) throws FileNotFoundException {
@@ -28,14 +29,20 @@ public final class Runtimes {
         }
     }
 
+    /** Given runtimes (tests: fakes), by handler name. */
+    public Runtimes(String defaultHandler, Map<String, ? extends OciRuntime> runtimes) {
+        this.defaultHandler = defaultHandler;
+        byHandler.putAll(runtimes);
+    }
+
     /** The handler's name with the default applied. */
     public String name(String handler) {
         return handler == null || handler.isEmpty() ? defaultHandler : handler;
     }
 
     /** The runtime of {@code handler}; unknown handlers are an invalid argument. */
-    public RuncCli get(String handler) {
-        RuncCli r = byHandler.get(name(handler));
+    public OciRuntime get(String handler) {
+        OciRuntime r = byHandler.get(name(handler));
         if (r == null) {
             throw new CriException.InvalidArgument("no runtime for \"" + handler + "\" is configured");
         }

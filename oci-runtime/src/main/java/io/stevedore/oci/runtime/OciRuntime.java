@@ -23,6 +23,12 @@ import java.util.Optional;
  * }
  */
 public interface OciRuntime {
+    /** The runtime's binary, for a monitor (the shim) that runs it itself. */
+    Path binary();
+
+    /** The runtime's state directory ({@code --root}), for a monitor that runs it itself. */
+    Path root();
+
     /**
      * {@code create}: sets up the container from {@code bundle} and leaves its init waiting for
      * {@link #start}. The init inherits {@code io} unless the spec asks for a terminal, in which case
