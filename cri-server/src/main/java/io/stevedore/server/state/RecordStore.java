@@ -1,7 +1,9 @@
 package io.stevedore.server.state;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
@@ -21,6 +23,12 @@ import java.util.function.BiConsumer;
  * store is the single source of truth for sandbox and container metadata; callers serialize
  * writes per id.
  *
+ * <p>Every file carries its format version: {@code {"version": 2, "record": {...}}}. A file of an
+ * older version (a bare record, written before versions existed, is version 1) goes through the
+ * store's {@link Migration} when it is loaded; a file of a newer version than the store knows is
+ * refused with {@link UnknownVersion}, and left where it is: a newer daemon wrote it, and an older
+ * one must not guess at it, nor delete what it describes.
+ *
  * @param <T> the record type (a Jackson-serializable record)
  */
 public final class RecordStore<T> {
@@ -28,12 +36,51 @@ public final class RecordStore<T> {
             new ObjectMapper().disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
     private static final String SUFFIX = ".json";
 
+    /** The version of a bare record, from before files carried one. */
+    public static final int UNVERSIONED = 1;
+
     private final Path dir;
     private final Class<T> type;
+    private final int version;
+    private final Migration migration;
 
+    /** A store whose records are at version 2, the first versioned one; bare files load as they are. */
     public RecordStore(Path dir, Class<T> type) throws IOException {
+        this(dir, type, 2, (from, record) -> record);
+    }
+
+    /**
+     * @param version the format version this daemon writes (at least 2)
+     * @param migration brings a record of an older version to {@code version}
+     */
+    public RecordStore(Path dir, Class<T> type, int version, Migration migration) throws IOException {
+        if (version <= UNVERSIONED) throw new IllegalArgumentException("version must be above " + UNVERSIONED);
         this.dir = Files.createDirectories(dir);
         this.type = type;
+        this.version = version;
+        this.migration = migration;
+    }
+
+    /** Brings a stored record of an older format version up to the current one. */
+    @FunctionalInterface
+    public interface Migration {
+        /** @param from the record's version, {@link #UNVERSIONED} for a bare one */
+        ObjectNode migrate(int from, ObjectNode record) throws IOException;
+    }
+
+    /** A record written in a format version newer than this daemon's: refused, and left in place. */
+    public static final class UnknownVersion extends IOException {
+        private final int found;
+
+        UnknownVersion(Path file, int found, int known) {
+            super(file + ": format version " + found + " is newer than this daemon's " + known
+                    + "; refusing to read it (written by a newer stevedore?)");
+            this.found = found;
+        }
+
+        public int found() {
+            return found;
+        }
     }
 
     /** Writes {@code record} for {@code id}, replacing what was there. */
@@ -43,7 +90,10 @@ public final class RecordStore<T> {
         try {
             try (FileChannel ch = FileChannel.open(
                     tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                ch.write(java.nio.ByteBuffer.wrap(JSON.writeValueAsBytes(record)));
+                ObjectNode envelope = JSON.createObjectNode();
+                envelope.put("version", version);
+                envelope.set("record", JSON.valueToTree(record));
+                ch.write(java.nio.ByteBuffer.wrap(JSON.writeValueAsBytes(envelope)));
                 ch.force(true);
             }
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -64,8 +114,9 @@ public final class RecordStore<T> {
     }
 
     /**
-     * Every stored record; unreadable files are handed to {@code bad} (with the reason) and skipped,
-     * so one corrupt record never stops the daemon. Leftover temp files are deleted.
+     * Every stored record; unreadable files are handed to {@code bad} (with the reason: an {@link
+     * UnknownVersion} for a record from a newer daemon) and skipped, so one corrupt record never stops
+     * the daemon. Leftover temp files are deleted.
      */
     public List<T> loadAll(BiConsumer<Path, Exception> bad) throws IOException {
         var out = new ArrayList<T>();
@@ -76,7 +127,7 @@ public final class RecordStore<T> {
                     Files.deleteIfExists(p);
                 } else if (name.endsWith(SUFFIX)) {
                     try {
-                        out.add(JSON.readValue(p.toFile(), type));
+                        out.add(read(p));
                     } catch (NoSuchFileException e) {
                         // removed concurrently: nothing to load
                     } catch (IOException | RuntimeException e) {
@@ -86,6 +137,29 @@ public final class RecordStore<T> {
             }
         }
         return out;
+    }
+
+    private T read(Path p) throws IOException {
+        JsonNode tree = JSON.readTree(p.toFile());
+        if (!(tree instanceof ObjectNode node)) {
+            throw new IOException(p + ": not a JSON object");
+        }
+        int found = UNVERSIONED;
+        ObjectNode record = node;
+        if (node.has("version") && node.get("record") instanceof ObjectNode inner) {
+            found = node.get("version").asInt(-1);
+            record = inner;
+        }
+        if (found > version) {
+            throw new UnknownVersion(p, found, version);
+        }
+        if (found < UNVERSIONED) {
+            throw new IOException(p + ": format version \"" + node.get("version") + "\" is not a number");
+        }
+        if (found < version) {
+            record = migration.migrate(found, record);
+        }
+        return JSON.treeToValue(record, type);
     }
 
     private void syncDir() throws IOException {

@@ -226,4 +226,42 @@ class RecordStoreTest {
         assertEquals("abc", all.getFirst().id());
         assertEquals("EXITED", all.getFirst().status().state());
     }
+
+    @Test
+    void put_writesTheFormatVersionBesideTheRecord() throws IOException {
+        store().put("a", rec("a", "CREATED"));
+        String json = Files.readString(dir.resolve("records/a.json"));
+        assertTrue(json.startsWith("{\"version\":2,\"record\":{\"id\":\"a\""), json);
+    }
+
+    @Test
+    void loadAll_aBareRecordFromBeforeVersions_loadsAsVersionOne() throws IOException {
+        Files.createDirectories(dir.resolve("records"));
+        Files.writeString(dir.resolve("records/old.json"), "{\"id\":\"old\",\"layers\":[],\"createdAt\":5}");
+        var seen = new ArrayList<Integer>();
+        var s = new RecordStore<>(dir.resolve("records"), Rec.class, 3, (from, r) -> {
+            seen.add(from);
+            return r.put("createdAt", 6);
+        });
+
+        List<Rec> all = s.loadAll((p, e) -> fail("unexpected bad record " + p + ": " + e));
+
+        assertEquals(List.of(RecordStore.UNVERSIONED), seen);
+        assertEquals(6, all.getFirst().createdAt(), "migrated on the way in");
+    }
+
+    @Test
+    void loadAll_aRecordFromANewerDaemon_isRefusedAndKept() throws IOException {
+        Files.createDirectories(dir.resolve("records"));
+        Path future = dir.resolve("records/future.json");
+        Files.writeString(future, "{\"version\":99,\"record\":{\"id\":\"future\",\"layers\":[],\"createdAt\":5}}");
+        var bad = new Bad();
+
+        List<Rec> all = store().loadAll(bad::accept);
+
+        assertEquals(List.of(), all);
+        var e = assertInstanceOf(RecordStore.UnknownVersion.class, bad.errors.getFirst());
+        assertEquals(99, e.found());
+        assertTrue(Files.exists(future));
+    }
 }
