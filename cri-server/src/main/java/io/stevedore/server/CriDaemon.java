@@ -8,14 +8,18 @@ import io.grpc.protobuf.services.HealthStatusManager;
 import io.stevedore.cni.CniClient;
 import io.stevedore.cni.CniClientConfig;
 import io.stevedore.oci.linux.LinuxSyscalls;
+import io.stevedore.server.container.ContainerEnv;
+import io.stevedore.server.container.ContainerImages;
 import io.stevedore.server.container.ContainerService;
 import io.stevedore.server.container.ContainerStreams;
 import io.stevedore.server.container.ExecOutput;
+import io.stevedore.server.container.RootfsMounts;
 import io.stevedore.server.container.spec.ContainerSpecGenerator;
 import io.stevedore.server.grpc.ImageGrpcService;
 import io.stevedore.server.grpc.Rpc;
 import io.stevedore.server.grpc.RuntimeGrpcService;
 import io.stevedore.server.grpc.UdsGrpcServer;
+import io.stevedore.server.host.Reaper;
 import io.stevedore.server.host.Runtimes;
 import io.stevedore.server.image.ImageFsUsage;
 import io.stevedore.server.image.ImagePuller;
@@ -72,6 +76,7 @@ public final class CriDaemon implements AutoCloseable {
     private ContainerService containers;
     private StreamingServer streaming;
     private HeapReturn heapReturn;
+    private Reaper reaper;
 
     public CriDaemon(DaemonConfig config) {
         this.config = config;
@@ -121,20 +126,23 @@ public final class CriDaemon implements AutoCloseable {
                     runtimes,
                     sys,
                     Path.of("/sys/fs/cgroup"));
-            containers = new ContainerService(
+            reaper = Reaper.start(sys);
+            containers = new ContainerService(new ContainerEnv(
                     config.root().resolve("containers"),
                     config.runRoot().resolve("containers"),
                     exitDir,
+                    config.runRoot().resolve("s"),
                     sandboxes,
-                    images,
-                    snapshots,
+                    ContainerImages.of(images, snapshots),
                     runtimes,
-                    launcher,
+                    launcher::start,
+                    new RootfsMounts(sys),
                     new ContainerSpecGenerator(ContainerSpecGenerator.Options.forThisHost()),
                     new ExecOutput(
                             config.limits().execSyncOutput(),
                             4L * config.limits().execSyncOutput()),
-                    sys);
+                    sys,
+                    java.time.InstantSource.system()));
             sandboxes.setContainers(containers);
             var stats = new StatsService(sandboxes, containers, new CgroupStats(Path.of("/sys/fs/cgroup")));
             streaming = StreamingServer.start(config.stream(), new ContainerStreams(containers, sandboxes));
@@ -241,6 +249,10 @@ public final class CriDaemon implements AutoCloseable {
         if (heapReturn != null) {
             heapReturn.close();
             heapReturn = null;
+        }
+        if (reaper != null) {
+            reaper.close();
+            reaper = null;
         }
         if (streaming != null) {
             // after a failed start too: nothing may keep listening

@@ -1,54 +1,132 @@
 package io.stevedore.server.container;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.stevedore.cri.v1.ContainerState;
 import io.stevedore.server.host.Procs;
 import java.util.List;
 import java.util.Objects;
 
 /**
- * A container as stored: what it was created from (immutable) and its status (replaced as it
- * changes), in one JSON record.
- *
- * @param id the container id
- * @param sandboxId the pod it belongs to
- * @param name the reserved unique name ({@code name_sandbox_namespace_uid_attempt})
- * @param config the CRI {@code ContainerConfig} as received, protobuf bytes
- * @param imageId the image id it was created from
- * @param imageRef the image reference reported in status: a repo digest when known, else the id
- * @param imageName the image as requested
- * @param layers the chain ids of the snapshots its rootfs is made of, bottom first (kept from
- *     image garbage collection while the container exists, even if the image is removed)
- * @param logPath the CRI log file; empty when the pod has no log directory
- * @param cgroupsPath the OCI cgroupsPath
- * @param createdAt nanoseconds since the epoch
- * @param status what happened to it since
+ * A container as stored: its {@link ContainerMetadata} (immutable) and its {@link Status} (replaced
+ * whole at each transition), in one JSON record of format {@link #FORMAT}.
  */
-public record ContainerRecord(
-        String id,
-        String sandboxId,
-        String name,
-        byte[] config,
-        String imageId,
-        String imageRef,
-        String imageName,
-        List<String> layers,
-        String logPath,
-        String cgroupsPath,
-        long createdAt,
-        Status status) {
+public record ContainerRecord(ContainerMetadata meta, ContainerRecord.Status status) {
+    /**
+     * The stored format: 3 nests {@code meta} and {@code status}; 1 (bare) and 2 were one flat
+     * object with {@code status} beside the metadata fields.
+     */
+    static final int FORMAT = 3;
+
     public ContainerRecord {
-        Objects.requireNonNull(id, "id");
+        Objects.requireNonNull(meta, "meta");
         Objects.requireNonNull(status, "status");
-        layers = layers == null ? List.of() : List.copyOf(layers);
+    }
+
+    /** A record from its parts, as CreateContainer makes it. */
+    public ContainerRecord(
+            String id,
+            String sandboxId,
+            String name,
+            byte[] config,
+            String imageId,
+            String imageRef,
+            String imageName,
+            List<String> layers,
+            String logPath,
+            String cgroupsPath,
+            long createdAt,
+            Status status) {
+        this(
+                new ContainerMetadata(
+                        id,
+                        sandboxId,
+                        name,
+                        config,
+                        imageId,
+                        imageRef,
+                        imageName,
+                        layers,
+                        logPath,
+                        cgroupsPath,
+                        createdAt),
+                status);
+    }
+
+    /** Formats 1 and 2 (flat) to 3 (nested). */
+    static ObjectNode migrate(int from, ObjectNode flat) {
+        if (from >= FORMAT) return flat;
+        ObjectNode nested = flat.objectNode();
+        var status = flat.remove("status");
+        nested.set("meta", flat);
+        nested.set("status", status);
+        return nested;
     }
 
     public ContainerRecord withStatus(Status s) {
-        return new ContainerRecord(
-                id, sandboxId, name, config, imageId, imageRef, imageName, layers, logPath, cgroupsPath, createdAt, s);
+        return new ContainerRecord(meta, s);
+    }
+
+    public String id() {
+        return meta.id();
+    }
+
+    public String sandboxId() {
+        return meta.sandboxId();
+    }
+
+    public String name() {
+        return meta.name();
+    }
+
+    public byte[] config() {
+        return meta.config();
+    }
+
+    public String imageId() {
+        return meta.imageId();
+    }
+
+    public String imageRef() {
+        return meta.imageRef();
+    }
+
+    public String imageName() {
+        return meta.imageName();
+    }
+
+    public List<String> layers() {
+        return meta.layers();
+    }
+
+    public String logPath() {
+        return meta.logPath();
+    }
+
+    public String cgroupsPath() {
+        return meta.cgroupsPath();
+    }
+
+    public long createdAt() {
+        return meta.createdAt();
     }
 
     /**
-     * @param state CREATED, RUNNING or EXITED (UNKNOWN when the shim vanished without an exit file)
+     * What happened to a container since it was created. The transitions, each a method returning
+     * the next status (an illegal one is a bug and throws {@link IllegalStateException}):
+     *
+     * <pre>
+     *   CreateContainer
+     *         │
+     *         ▼        started(…)              exited(…)
+     *     CREATED ────────────────▶ RUNNING ────────────────▶ EXITED
+     *         │                                                 ▲
+     *         └──────────────── startFailed(…) ─────────────────┘
+     *   RemoveContainer takes a CREATED or EXITED container (a RUNNING one is stopped first).
+     * </pre>
+     *
+     * What is in progress (starting, stopping, removing) is not stored: see {@link ContainerCell}.
+     *
+     * @param state CREATED, RUNNING or EXITED
      * @param pid the container's init pid while running
      * @param pidStartTime its start time (see {@link Procs}); 0 when unknown
      * @param shimPid the shim's pid, with its start time, while running
@@ -57,6 +135,8 @@ public record ContainerRecord(
      * @param exitCode exit code, 128+signal when signalled
      * @param reason {@code Completed}, {@code Error}, {@code OOMKilled}, {@code StartError}…
      * @param message human-readable detail (the runtime's error for a failed start)
+     * @param resources the {@code LinuxContainerResources} of the last UpdateContainerResources,
+     *     protobuf bytes; empty while the config's own apply
      */
     public record Status(
             ContainerState state,
@@ -68,12 +148,22 @@ public record ContainerRecord(
             long finishedAt,
             int exitCode,
             String reason,
-            String message) {
-        public static Status created() {
-            return new Status(ContainerState.CONTAINER_CREATED, 0, 0, 0, 0, 0, 0, 0, "", "");
+            String message,
+            byte[] resources) {
+        public Status {
+            Objects.requireNonNull(state, "state");
+            reason = reason == null ? "" : reason;
+            message = message == null ? "" : message;
+            resources = resources == null ? new byte[0] : resources;
         }
 
-        public Status running(int pid, long pidStartTime, int shimPid, long shimStartTime, long startedAt) {
+        public static Status created() {
+            return new Status(ContainerState.CONTAINER_CREATED, 0, 0, 0, 0, 0, 0, 0, "", "", null);
+        }
+
+        /** CREATED → RUNNING. */
+        public Status started(int pid, long pidStartTime, int shimPid, long shimStartTime, long startedAt) {
+            require(ContainerState.CONTAINER_CREATED, "start");
             return new Status(
                     ContainerState.CONTAINER_RUNNING,
                     pid,
@@ -84,10 +174,20 @@ public record ContainerRecord(
                     0,
                     0,
                     "",
-                    "");
+                    "",
+                    resources);
         }
 
+        /** CREATED → EXITED: the start failed; {@code message} is the runtime's error. */
+        public Status startFailed(long at, String message) {
+            require(ContainerState.CONTAINER_CREATED, "fail the start of");
+            return new Status(
+                    ContainerState.CONTAINER_EXITED, 0, 0, 0, 0, at, at, 128, "StartError", message.strip(), resources);
+        }
+
+        /** RUNNING → EXITED. */
         public Status exited(long finishedAt, int exitCode, String reason, String message) {
+            require(ContainerState.CONTAINER_RUNNING, "record the exit of");
             return new Status(
                     ContainerState.CONTAINER_EXITED,
                     pid,
@@ -98,7 +198,43 @@ public record ContainerRecord(
                     finishedAt,
                     exitCode,
                     reason,
-                    message);
+                    message,
+                    resources);
+        }
+
+        /** The same state with new resources (UpdateContainerResources). */
+        public Status withResources(byte[] updated) {
+            return new Status(
+                    state,
+                    pid,
+                    pidStartTime,
+                    shimPid,
+                    shimStartTime,
+                    startedAt,
+                    finishedAt,
+                    exitCode,
+                    reason,
+                    message,
+                    updated);
+        }
+
+        public boolean canStart() {
+            return state == ContainerState.CONTAINER_CREATED;
+        }
+
+        public boolean isRunning() {
+            return state == ContainerState.CONTAINER_RUNNING;
+        }
+
+        /** Whether a shim ran for it (so runtime state, a mount and sockets may be left to release). */
+        public boolean ran() {
+            return shimPid > 0;
+        }
+
+        private void require(ContainerState from, String action) {
+            if (state != from) {
+                throw new IllegalStateException("cannot " + action + " a container that is " + state);
+            }
         }
     }
 }

@@ -13,13 +13,13 @@ import java.util.List;
  * A container's root file system: the image's layer snapshots as overlay lower layers, under the
  * container's own writable {@code upper} and {@code work} directories.
  */
-final class RootfsMounts {
+public final class RootfsMounts implements Rootfs {
     /** mount(2) copies at most one page of options. */
     private static final int MAX_OPTIONS = 4095;
 
     private final Syscalls sys;
 
-    RootfsMounts(Syscalls sys) {
+    public RootfsMounts(Syscalls sys) {
         this.sys = sys;
     }
 
@@ -28,7 +28,8 @@ final class RootfsMounts {
      *
      * @param lowers snapshot directories, bottom layer first
      */
-    void mount(List<Path> lowers, Path upper, Path work, Path target) throws IOException {
+    @Override
+    public void mount(List<Path> lowers, Path upper, Path work, Path target) throws IOException {
         if (lowers.isEmpty()) {
             throw new CriException.FailedPrecondition("image has no layers");
         }
@@ -49,7 +50,8 @@ final class RootfsMounts {
     }
 
     /** Unmounts {@code target} if it is mounted; a missing or unmounted target is fine. */
-    void unmount(Path target) throws IOException {
+    @Override
+    public void unmount(Path target) throws IOException {
         for (int i = 0; i < 8; i++) {
             try {
                 sys.umount2(target, Syscalls.MNT_DETACH);

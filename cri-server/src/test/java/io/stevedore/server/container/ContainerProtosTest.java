@@ -78,7 +78,7 @@ class ContainerProtosTest {
 
     private static ContainerRecord exited() {
         return record(ContainerRecord.Status.created()
-                .running(4242, 77, 4241, 99, 2_000L)
+                .started(4242, 77, 4241, 99, 2_000L)
                 .exited(3_000L, 137, "OOMKilled", "out of memory"));
     }
 
@@ -104,7 +104,7 @@ class ContainerProtosTest {
         assertEquals(
                 ContainerState.CONTAINER_RUNNING,
                 ContainerProtos.container(
-                                record(ContainerRecord.Status.created().running(1, 5, 2, 3, 4)))
+                                record(ContainerRecord.Status.created().started(1, 5, 2, 3, 4)))
                         .getState());
         assertEquals(
                 ContainerState.CONTAINER_EXITED,
@@ -196,7 +196,7 @@ class ContainerProtosTest {
     void verboseInfo_withConfigJson_isJsonWithPidSandboxAndSpec(@TempDir Path tmp) throws IOException {
         Path configJson = Files.writeString(
                 tmp.resolve("config.json"), "{\"ociVersion\":\"1.1.0\",\"process\":{\"args\":[\"/bin/sh\"]}}");
-        var r = record(ContainerRecord.Status.created().running(4242, 77, 4241, 99, 2_000L));
+        var r = record(ContainerRecord.Status.created().started(4242, 77, 4241, 99, 2_000L));
 
         Map<String, String> info = ContainerProtos.verboseInfo(r, configJson);
 
@@ -213,7 +213,7 @@ class ContainerProtosTest {
 
     @Test
     void verboseInfo_withoutConfigJson_isStillJsonWithPid(@TempDir Path tmp) throws IOException {
-        var r = record(ContainerRecord.Status.created().running(4242, 77, 4241, 99, 2_000L));
+        var r = record(ContainerRecord.Status.created().started(4242, 77, 4241, 99, 2_000L));
 
         Map<String, String> info = ContainerProtos.verboseInfo(r, tmp.resolve("missing.json"));
 
@@ -225,7 +225,7 @@ class ContainerProtosTest {
     @Test
     void verboseInfo_corruptConfigJson_isStillJsonWithPid(@TempDir Path tmp) throws IOException {
         Path configJson = Files.writeString(tmp.resolve("config.json"), "{\"ociVersion\":");
-        var r = record(ContainerRecord.Status.created().running(4242, 77, 4241, 99, 2_000L));
+        var r = record(ContainerRecord.Status.created().started(4242, 77, 4241, 99, 2_000L));
 
         JsonNode n = JSON.readTree(ContainerProtos.verboseInfo(r, configJson).get("info"));
 

@@ -18,7 +18,7 @@ class LogPathTest {
     @ParameterizedTest
     @ValueSource(strings = {"", "c.log", "nginx/0.log", "a/b/c/3.log", "weird name.log"})
     void checkLogPath_beneathThePodLogDirectory_isAccepted(String p) {
-        assertDoesNotThrow(() -> ContainerService.checkLogPath(p));
+        assertDoesNotThrow(() -> ContainerCreator.checkLogPath(p));
     }
 
     @ParameterizedTest
@@ -35,13 +35,13 @@ class LogPathTest {
                 "a\u0000b"
             })
     void checkLogPath_escapingOrOdd_isInvalidArgument(String p) {
-        assertThrows(CriException.InvalidArgument.class, () -> ContainerService.checkLogPath(p));
+        assertThrows(CriException.InvalidArgument.class, () -> ContainerCreator.checkLogPath(p));
     }
 
     @Test
     void logPathBeneath_makesTheDirectories(@TempDir Path tmp) throws Exception {
         Path logDir = tmp.resolve("pods/ns_p_uid");
-        Path lp = ContainerService.logPathBeneath(logDir, "nginx/0.log");
+        Path lp = ContainerCreator.logPathBeneath(logDir, "nginx/0.log");
         assertEquals(logDir.resolve("nginx/0.log"), lp);
         assertTrue(Files.isDirectory(logDir.resolve("nginx")));
     }
@@ -52,7 +52,7 @@ class LogPathTest {
         Files.createSymbolicLink(logDir.resolve("0.log"), tmp.resolve("elsewhere"));
         var e = assertThrows(
                 CriException.FailedPrecondition.class,
-                () -> ContainerService.logPathBeneath(tmp.resolve("pod"), "c/0.log"));
+                () -> ContainerCreator.logPathBeneath(tmp.resolve("pod"), "c/0.log"));
         assertEquals("create container: log_path \"c/0.log\": c/0.log is a symbolic link", e.getMessage());
     }
 
@@ -62,7 +62,7 @@ class LogPathTest {
         Path logDir = Files.createDirectories(tmp.resolve("pod"));
         Files.createSymbolicLink(logDir.resolve("c"), outside);
         assertThrows(
-                CriException.FailedPrecondition.class, () -> ContainerService.logPathBeneath(logDir, "c/sub/0.log"));
+                CriException.FailedPrecondition.class, () -> ContainerCreator.logPathBeneath(logDir, "c/sub/0.log"));
         assertFalse(Files.exists(outside.resolve("sub")));
     }
 }

@@ -1,0 +1,189 @@
+package io.stevedore.server.container;
+
+import io.stevedore.server.error.CriException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
+import java.util.function.UnaryOperator;
+
+/**
+ * One container in memory: its last stored record, and what is in progress on it (containerd's
+ * {@code StatusStorage} with its {@code Starting} and {@code Removing} flags).
+ *
+ * <p>The lock guards the replacement of the record and the in-progress flags, and is held only for
+ * that: never across a process spawn, a runtime call, a mount or a wait (issue 12). An operation
+ * flips its flag under the lock ({@link #beginStart}, {@link #beginRemove}), does its slow work
+ * without it, and commits the outcome with {@link #update}. Readers take the volatile record
+ * without the lock and never wait for an operation.
+ *
+ * <pre>
+ *   flags       set by          refused while                    cleared by
+ *   starting    beginStart      starting, removing               endStart
+ *   removing    beginRemove     starting (a second remove waits) endRemove
+ * </pre>
+ *
+ * Stopping sets no flag: two stops may run together (both signal, both wait for the one exit).
+ */
+final class ContainerCell {
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition changed = lock.newCondition();
+    private volatile ContainerRecord record;
+    private boolean starting; // guarded by lock
+    private boolean removing; // guarded by lock
+    private boolean removed; // guarded by lock
+
+    /**
+     * Set once an exit is recorded: the release of what the run held (runtime state, rootfs mount,
+     * shim sockets), finishing in the background so StopContainer returns once the exit is stored.
+     * RemoveContainer waits for it. Completes with whether the runtime state is gone.
+     */
+    volatile CompletableFuture<Boolean> released;
+
+    ContainerCell(ContainerRecord record) {
+        this.record = record;
+    }
+
+    ContainerRecord record() {
+        return record;
+    }
+
+    String id() {
+        return record.id();
+    }
+
+    /** Applies {@code transition}, stores the result with {@code persist}, and publishes it. */
+    ContainerRecord update(UnaryOperator<ContainerRecord.Status> transition, Consumer<ContainerRecord> persist) {
+        lock.lock();
+        try {
+            var next = record.withStatus(transition.apply(record.status()));
+            persist.accept(next);
+            record = next;
+            changed.signalAll();
+            return next;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** {@link #update} when the current status passes {@code when}; returns whether it applied. */
+    boolean updateIf(
+            Predicate<ContainerRecord.Status> when,
+            UnaryOperator<ContainerRecord.Status> transition,
+            Consumer<ContainerRecord> persist) {
+        lock.lock();
+        try {
+            if (!when.test(record.status())) return false;
+            update(transition, persist);
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Marks a start in progress; FAILED_PRECONDITION unless CREATED and nothing else is in progress. */
+    void beginStart() {
+        lock.lock();
+        try {
+            if (removing || removed) throw refused("start", "it is being removed");
+            if (starting) throw refused("start", "it is already starting");
+            var s = record.status();
+            if (!s.canStart()) {
+                throw refused("start", "it is " + ContainerService.stateName(s.state()) + ", not created");
+            }
+            starting = true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    void endStart() {
+        lock.lock();
+        try {
+            starting = false;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Waits while a start is in progress (a stop must not miss a container that is about to run),
+     * or until {@code gone}; the start itself is bounded by the shim's and runtime's timeouts.
+     */
+    void awaitNotStarting(BooleanSupplier gone) throws InterruptedException {
+        lock.lock();
+        try {
+            while (starting && !gone.getAsBoolean()) {
+                changed.await(50, TimeUnit.MILLISECONDS);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Marks a removal in progress. A removal already in progress is waited for; returns false when
+     * it removed the container (nothing left to do). FAILED_PRECONDITION while a start is in progress,
+     * as containerd answers.
+     */
+    boolean beginRemove() throws InterruptedException {
+        lock.lock();
+        try {
+            if (starting) throw refused("remove", "it is starting");
+            while (removing) {
+                changed.await();
+            }
+            if (removed) return false;
+            removing = true;
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Ends a removal: {@code gone} when the container no longer exists. */
+    void endRemove(boolean gone) {
+        lock.lock();
+        try {
+            removing = false;
+            removed = gone;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Wakes the waiters on this container (an exit was recorded). */
+    void signalChanged() {
+        lock.lock();
+        try {
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Waits until {@code done} holds of the record, or {@code nanos} pass; returns whether it holds. */
+    boolean await(Predicate<ContainerRecord> done, long nanos, BooleanSupplier gone) throws InterruptedException {
+        long deadline = System.nanoTime() + nanos;
+        lock.lock();
+        try {
+            while (!done.test(record)) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0 || gone.getAsBoolean()) return false;
+                changed.awaitNanos(Math.min(left, TimeUnit.MILLISECONDS.toNanos(50)));
+            }
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private CriException refused(String action, String why) {
+        return new CriException.FailedPrecondition(action + " container \"" + id() + "\": " + why);
+    }
+}

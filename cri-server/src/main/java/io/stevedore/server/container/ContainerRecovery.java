@@ -1,0 +1,96 @@
+package io.stevedore.server.container;
+
+import io.stevedore.cri.v1.ContainerState;
+import io.stevedore.server.state.Dirs;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Start-up recovery of containers, before the daemon serves: every stored container is loaded and
+ * reconciled with the machine (exits recorded by shims while the daemon was down are applied, a
+ * container whose shim vanished is recorded exited, a release cut short is finished), then bundles,
+ * writable layers and exit files that belong to no container are removed.
+ *
+ * <p>Assumptions: a record is written before anything it names is made visible to an RPC, and is
+ * removed last; so files without a record are leftovers of a create or remove cut short. A record
+ * that cannot be read (corrupt, or from a newer daemon) still owns its files: they are kept, and
+ * logged, never deleted as leftovers (a running container's writable layer would go).
+ */
+final class ContainerRecovery {
+    private static final Logger log = LoggerFactory.getLogger(ContainerRecovery.class);
+
+    private final ContainerEnv env;
+    private final ContainerStore store;
+    private final ExitMonitor exits;
+
+    ContainerRecovery(ContainerEnv env, ContainerStore store, ExitMonitor exits) {
+        this.env = env;
+        this.store = store;
+        this.exits = exits;
+    }
+
+    void recover() throws IOException {
+        Set<String> unreadable = new HashSet<>();
+        for (ContainerRecord r : store.load((p, e) -> {
+            unreadable.add(p.getFileName().toString().replaceFirst("\\.json$", ""));
+            log.atError()
+                    .addKeyValue("file", p)
+                    .setCause(e)
+                    .log("container record unreadable: the container is left as it is, unmanaged");
+        })) {
+            store.add(r);
+            store.reserve(r.name(), r.id());
+        }
+        var mounted = new HashSet<>(Dirs.mountPoints());
+        for (ContainerCell c : store.all()) {
+            try {
+                ContainerState before = c.record().status().state();
+                exits.reconcile(c);
+                ContainerRecord r = c.record();
+                // An exit stored just before the daemon died may not have been released (the rootfs is
+                // unmounted last); one recorded by reconcile above is being released already.
+                if (before == ContainerState.CONTAINER_EXITED
+                        && r.status().ran()
+                        && mounted.contains(env.bundle(r.id()).resolve("rootfs").toString())) {
+                    exits.releaseInBackground(c, r);
+                }
+            } catch (RuntimeException e) {
+                log.atWarn().addKeyValue("id", c.id()).setCause(e).log("recovering container failed");
+            }
+        }
+        Set<String> owned = new HashSet<>(unreadable);
+        store.all().forEach(c -> owned.add(c.id()));
+        for (Path p : list(env.bundles())) {
+            if (!owned.contains(p.getFileName().toString())) {
+                log.atInfo().addKeyValue("bundle", p).log("removing a bundle no container owns");
+                env.rootfs().unmount(p.resolve("rootfs"));
+                Dirs.deleteTree(p);
+            }
+        }
+        for (Path p : list(env.layers())) {
+            if (!owned.contains(p.getFileName().toString())) {
+                Dirs.deleteTree(p);
+            }
+        }
+        for (Path p : list(env.exits())) {
+            // <id>, <id>.oom, and their .tmp while a shim writes them
+            String id = p.getFileName().toString().replaceFirst("(\\.oom)?(\\.tmp)?$", "");
+            if (!owned.contains(id)) {
+                Files.deleteIfExists(p); // left by a crash between an exit and its container's removal
+            }
+        }
+    }
+
+    private static java.util.List<Path> list(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) return java.util.List.of();
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.toList();
+        }
+    }
+}
