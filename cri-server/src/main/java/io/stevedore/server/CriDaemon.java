@@ -35,6 +35,7 @@ import io.stevedore.server.image.unpack.LayerUnpacker;
 import io.stevedore.server.info.CniNetworkReadiness;
 import io.stevedore.server.info.RuntimeInfoService;
 import io.stevedore.server.sandbox.SandboxService;
+import io.stevedore.server.state.StateLayout;
 import io.stevedore.server.stats.CgroupStats;
 import io.stevedore.server.stats.StatsService;
 import io.stevedore.server.streaming.StreamingServer;
@@ -88,6 +89,7 @@ public final class CriDaemon implements AutoCloseable {
             createPrivateDir(config.root());
             createPrivateDir(config.runRoot());
             lock = StateLock.acquire(config.root());
+            var layout = new StateLayout(config.root(), config.runRoot());
             var rpc = new Rpc(() -> ready);
             var info = new RuntimeInfoService(
                     BuildInfo.version(),
@@ -97,8 +99,7 @@ public final class CriDaemon implements AutoCloseable {
                             new CniClient(CniClientConfig.defaults().withBinDirs(config.cniBinDirs())),
                             config.cniConfDir()),
                     this::verboseInfo);
-            var fsUsage = new ImageFsUsage(
-                    config.root().resolve("snapshots"), config.root().resolve("containers"), InstantSource.system());
+            var fsUsage = new ImageFsUsage(layout.snapshots(), layout.containerLayers(), InstantSource.system());
             var sys = new LinuxSyscalls();
             try {
                 // Shims double-fork and detach: we adopt them, so their exits are ours to reap rather
@@ -107,19 +108,16 @@ public final class CriDaemon implements AutoCloseable {
             } catch (IOException e) {
                 log.atWarn().log("cannot become a child subreaper: {}", e.getMessage());
             }
-            var snapshots = new SnapshotStore(config.root().resolve("snapshots"));
-            var images = images(config, snapshots, this::snapshotsInUse);
+            var snapshots = new SnapshotStore(layout.snapshots());
+            var images = images(config, layout, snapshots, this::snapshotsInUse);
             Path nativeDir = Path.of(System.getProperty("stevedore.native.dir", "shim/target/native"));
-            var runtimes = new Runtimes(config);
+            var runtimes = new Runtimes(config, layout);
             var launcher = new ShimLauncher(nativeDir.resolve("stevedore-shim"), Duration.ofSeconds(60));
-            Path exitDir = config.runRoot().resolve("exits");
             var cni = new CniClient(CniClientConfig.defaults().withBinDirs(config.cniBinDirs()));
             sandboxes = new SandboxService(
-                    config.root().resolve("sandboxes"),
-                    config.runRoot().resolve("sandboxes"),
-                    new Pinns(
-                            nativeDir.resolve("stevedore-pinns"),
-                            config.runRoot().resolve("ns")),
+                    layout.sandboxFiles(),
+                    layout.sandboxRun(),
+                    new Pinns(nativeDir.resolve("stevedore-pinns"), layout.namespacePins()),
                     cni,
                     config.cniConfDir(),
                     nativeDir.resolve("stevedore-pause"),
@@ -128,10 +126,7 @@ public final class CriDaemon implements AutoCloseable {
                     Path.of("/sys/fs/cgroup"));
             reaper = Reaper.start(sys);
             containers = new ContainerService(new ContainerEnv(
-                    config.root().resolve("containers"),
-                    config.runRoot().resolve("containers"),
-                    exitDir,
-                    config.runRoot().resolve("s"),
+                    layout,
                     sandboxes,
                     ContainerImages.of(images, snapshots),
                     runtimes,
@@ -187,7 +182,10 @@ public final class CriDaemon implements AutoCloseable {
     }
 
     private static ImageService images(
-            DaemonConfig config, SnapshotStore snapshots, java.util.function.Supplier<Set<String>> inUse)
+            DaemonConfig config,
+            StateLayout layout,
+            SnapshotStore snapshots,
+            java.util.function.Supplier<Set<String>> inUse)
             throws IOException, DaemonStartException {
         RegistryHosts hosts;
         try {
@@ -195,7 +193,7 @@ public final class CriDaemon implements AutoCloseable {
         } catch (RegistryConfigException e) {
             throw new DaemonStartException("registry configuration: " + e.getMessage(), e);
         }
-        var content = new ContentStore(config.root().resolve("content"));
+        var content = new ContentStore(layout.content());
         var registry = new RegistryClient(hosts, config.images().noProgressTimeout());
         var puller = new ImagePuller(
                 registry,
@@ -204,7 +202,7 @@ public final class CriDaemon implements AutoCloseable {
                 new LayerUnpacker(new LinuxSyscalls()),
                 Platform.linuxAmd64(),
                 config.images().maxConcurrentDownloads());
-        return new ImageService(new ImageStore(config.root().resolve("images")), content, snapshots, puller, inUse);
+        return new ImageService(new ImageStore(layout.images()), content, snapshots, puller, inUse);
     }
 
     /**

@@ -4,27 +4,17 @@ import io.stevedore.oci.linux.Syscalls;
 import io.stevedore.oci.runtime.OciRuntime;
 import io.stevedore.server.container.spec.ContainerSpecGenerator;
 import io.stevedore.server.host.Runtimes;
+import io.stevedore.server.state.StateLayout;
 import java.nio.file.Path;
 import java.time.InstantSource;
 import java.util.Objects;
 
 /**
- * What every container operation shares: where a container's files live and the collaborators it
- * asks. Built once by the composition root (tests: over fakes).
- *
- * @param layers {@code <root>/containers}: a writable layer per container ({@code <id>/upper}, {@code
- *     work})
- * @param bundles {@code <run_root>/containers}: a bundle per container ({@code config.json}, {@code
- *     rootfs})
- * @param exits where shims write exit files ({@code <run_root>/exits})
- * @param shimSockets where shims put their sockets ({@code <run_root>/s}: short, see {@link
- *     #shimDir})
+ * What every container operation shares: where a container's files live ({@link StateLayout}) and
+ * the collaborators it asks. Built once by the composition root (tests: over fakes).
  */
 public record ContainerEnv(
-        Path layers,
-        Path bundles,
-        Path exits,
-        Path shimSockets,
+        StateLayout layout,
         Pods pods,
         ContainerImages images,
         Runtimes runtimes,
@@ -35,19 +25,31 @@ public record ContainerEnv(
         Syscalls sys,
         InstantSource clock) {
     public ContainerEnv {
-        Objects.requireNonNull(layers, "layers");
-        Objects.requireNonNull(bundles, "bundles");
-        Objects.requireNonNull(exits, "exits");
-        Objects.requireNonNull(shimSockets, "shimSockets");
+        Objects.requireNonNull(layout, "layout");
         Objects.requireNonNull(clock, "clock");
     }
 
+    /** {@code <root>/containers}: a writable layer per container ({@code <id>/upper}, {@code work}). */
+    Path layers() {
+        return layout.containerLayers();
+    }
+
+    /** {@code <run_root>/containers}: a bundle per container ({@code config.json}, {@code rootfs}). */
+    Path bundles() {
+        return layout.bundles();
+    }
+
+    /** Where shims write exit files. */
+    Path exits() {
+        return layout.exits();
+    }
+
     Path bundle(String id) {
-        return bundles.resolve(id);
+        return bundles().resolve(id);
     }
 
     Path layer(String id) {
-        return layers.resolve(id);
+        return layers().resolve(id);
     }
 
     /**
@@ -55,7 +57,7 @@ public record ContainerEnv(
      * path with a 64-digit id does not leave room for {@code console.sock}.
      */
     Path shimDir(String id) {
-        return shimSocketDir(shimSockets, id);
+        return shimSocketDir(layout.shimSockets(), id);
     }
 
     /** {@code <base>/<first 20 hex digits of the id>}. */

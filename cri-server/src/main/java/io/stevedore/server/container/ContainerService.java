@@ -50,7 +50,7 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
         this.env = env;
         Files.createDirectories(env.layers());
         Files.createDirectories(env.bundles());
-        this.store = new ContainerStore(env.layers().resolveSibling("containers.meta"));
+        this.store = new ContainerStore(env.layout().containerRecords());
         this.exits = new ExitMonitor(env, store);
         this.creator = new ContainerCreator(env, store);
         this.starter = new ContainerStarter(env, store, exits);
@@ -58,8 +58,8 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
                 env,
                 store,
                 exits,
-                new Trash(env.layers().resolveSibling("containers.trash")),
-                new Trash(env.bundles().resolveSibling("containers.trash")),
+                new Trash(env.layout().containerLayersTrash()),
+                new Trash(env.layout().bundlesTrash()),
                 execSpecs::remove);
         this.recovery = new ContainerRecovery(env, store, exits);
     }

@@ -4,6 +4,7 @@ import io.stevedore.oci.runtime.OciRuntime;
 import io.stevedore.oci.runtime.RuncCli;
 import io.stevedore.server.DaemonConfig;
 import io.stevedore.server.error.CriException;
+import io.stevedore.server.state.StateLayout;
 import java.io.FileNotFoundException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,12 +16,10 @@ public final class Runtimes {
     private final Map<String, OciRuntime> byHandler = new LinkedHashMap<>();
     private final String defaultHandler;
 
-    public Runtimes(DaemonConfig config) throws FileNotFoundException {
+    public Runtimes(DaemonConfig config, StateLayout layout) throws FileNotFoundException {
         this.defaultHandler = config.defaultRuntimeHandler();
         for (var e : config.runtimeHandlers().entrySet()) {
-            Path root = e.getValue()
-                    .root()
-                    .orElse(config.runRoot().resolve("runtime").resolve(e.getKey()));
+            Path root = e.getValue().root().orElse(layout.runtimeRoot(e.getKey()));
             String bin = resolve(e.getValue().path());
             byHandler.put(
                     e.getKey(),

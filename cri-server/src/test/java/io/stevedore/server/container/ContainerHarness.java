@@ -12,6 +12,7 @@ import io.stevedore.server.error.CriException;
 import io.stevedore.server.host.Runtimes;
 import io.stevedore.server.image.manifest.ImageConfig;
 import io.stevedore.server.image.store.ImageRecord;
+import io.stevedore.server.state.StateLayout;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -117,10 +118,7 @@ final class ContainerHarness implements AutoCloseable {
             }
         };
         this.env = new ContainerEnv(
-                dir.resolve("root/containers"),
-                dir.resolve("run/containers"),
-                dir.resolve("run/exits"),
-                dir.resolve("run/s"),
+                new StateLayout(dir.resolve("root"), dir.resolve("run")),
                 pods,
                 images,
                 new Runtimes("fake", Map.of("fake", runtime)),

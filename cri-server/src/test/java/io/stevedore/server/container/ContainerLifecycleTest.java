@@ -246,7 +246,7 @@ class ContainerLifecycleTest {
         String old = h.create("old");
         String future = h.create("future");
         h.service.close();
-        Path meta = h.env.layers().resolveSibling("containers.meta");
+        Path meta = h.env.layout().containerRecords();
         // Format 1: the flat record, no version.
         var flat = new com.fasterxml.jackson.databind.ObjectMapper()
                 .readTree(meta.resolve(old + ".json").toFile());
