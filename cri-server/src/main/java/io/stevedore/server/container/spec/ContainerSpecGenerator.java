@@ -36,7 +36,9 @@ import java.util.TreeMap;
  * <p>Where we differ from containerd, on purpose: a missing mount host path is refused rather than
  * created; empty CRI {@code masked_paths}/{@code readonly_paths} keep the default lists rather
  * than unmasking everything; the default {@code RLIMIT_NOFILE} stays; every CRI annotation is
- * passed to the runtime; no seccomp or AppArmor profile is generated (unconfined).
+ * passed to the runtime; AppArmor profiles are not applied. Seccomp is as the CRI asks: {@code
+ * RuntimeDefault} is our default profile, {@code Localhost} a profile file read as untrusted input
+ * ({@link SeccompProfiles}), unset or {@code Unconfined} none.
  *
  * <p>Thread-safe and stateless apart from the host facts in {@link Options}. Reads the rootfs's
  * {@code /etc/passwd} and {@code /etc/group}, stats mount host paths and device nodes; writes
