@@ -29,7 +29,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * <p>The guarantee, the same for every variant: the content goes to a temp file in the target's own
  * directory (so the rename cannot cross a filesystem), named {@code .<target name>.<16 hex>.tmp} and
  * created with {@code O_CREAT|O_EXCL|O_NOFOLLOW} with the caller's mode, then set to exactly that mode
- * whatever the umask; it is written fully and {@code fsync}ed, renamed over the target
+ * if the umask took bits away; it is written fully and {@code fsync}ed, renamed over the target
  * ({@code rename(2)}: atomic, replacing what is there), and the directory is {@code fsync}ed so the
  * rename itself survives a power loss. On any failure before the rename, the temp file is removed.
  * A temp name starts with a dot and ends in {@code .tmp}, so loaders that skip hidden files or
@@ -58,6 +58,15 @@ public final class AtomicFiles {
     private static final int MAX_ATTEMPTS = 16;
     private static final Set<OpenOption> CREATE_TEMP =
             Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+
+    /**
+     * The process's umask, read once from {@code /proc/self/status} (Linux 4.7+), or -1 when it cannot
+     * be read. Nothing in a JVM changes the umask after start (there is no API for it), and Stevedore
+     * never calls {@code umask(2)}; so a mode the umask leaves alone, such as 0644 or 0600 under the
+     * usual 022, needs no {@code chmod} after {@code open(2)}. That {@code chmod} was a tenth of the
+     * cost of a config.json write on tmpfs, where every CreateContainer and exec writes one.
+     */
+    private static final int UMASK = readUmask();
 
     private AtomicFiles() {}
 
@@ -180,8 +189,10 @@ public final class AtomicFiles {
                 }
             }
             try (FileChannel ch = opened) {
-                // open(2) applied the umask, which may only have taken bits away: put them back.
-                Files.setPosixFilePermissions(tmp, perms);
+                if (umaskMayStrip(mode)) {
+                    // open(2) applied the umask, which may have taken bits away: put them back.
+                    Files.setPosixFilePermissions(tmp, perms);
+                }
                 filler.fill(ch);
                 if (durability == Durability.DURABLE) {
                     ch.force(true);
@@ -236,6 +247,23 @@ public final class AtomicFiles {
 
     private static FileAttribute<Set<PosixFilePermission>> asAttribute(Set<PosixFilePermission> perms) {
         return PosixFilePermissions.asFileAttribute(perms);
+    }
+
+    static boolean umaskMayStrip(int mode) {
+        return UMASK < 0 || (mode & UMASK) != 0;
+    }
+
+    private static int readUmask() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("Umask:")) {
+                    return Integer.parseInt(line.substring("Umask:".length()).strip(), 8);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // an older kernel, or no procfs: chmod every file
+        }
+        return -1;
     }
 
     /** {@code 0644} as {@code rw-r--r--}; setuid, setgid and sticky bits are refused. */
