@@ -27,7 +27,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * exactly the caller's mode, written fully, {@code fsync}ed, renamed over the target, and the
  * directory {@code fsync}ed; on any failure before the rename the temp file is removed. It is a copy
  * because this module is a CRI-agnostic library that depends on the JDK and Jackson only, as libcni
- * does, and must not depend on oci-runtime for twenty lines. Change both together. It differs in one
+ * does, and must not depend on oci-runtime for one small class. Change both together. It differs in one
  * detail of cost only: it always {@code chmod}s, as nothing here is on a hot path.
  *
  * <p>Directories are not created. Thread-safe; concurrent writers of one target each use their own

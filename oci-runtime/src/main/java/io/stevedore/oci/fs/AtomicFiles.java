@@ -164,7 +164,7 @@ public final class AtomicFiles {
         return fileName.startsWith(".") && fileName.endsWith(".tmp");
     }
 
-    /** Fills the open temp file; the caller of this interface only writes. */
+    /** Fills the open temp file; the helper forces and closes it. */
     @FunctionalInterface
     private interface Filler {
         void fill(FileChannel ch) throws IOException;
