@@ -7,6 +7,7 @@ import io.stevedore.cni.internal.AtomicFiles;
 import io.stevedore.cni.internal.Json;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Objects;
 
@@ -52,8 +53,9 @@ public record DefaultNetworkConfig(String name, String bridge, String subnet, Cn
             return false;
         }
         try {
-            AtomicFiles.write(confDir.resolve(CONFLIST_FILE), bytes(conflist()), "rw-r--r--");
-            AtomicFiles.write(confDir.resolve(LOOPBACK_FILE), bytes(loopback()), "rw-r--r--");
+            Files.createDirectories(confDir);
+            AtomicFiles.write(confDir.resolve(CONFLIST_FILE), bytes(conflist()), 0644);
+            AtomicFiles.write(confDir.resolve(LOOPBACK_FILE), bytes(loopback()), 0644);
         } catch (IOException e) {
             throw new CniException("write default CNI config to " + confDir + ": " + e, e);
         }

@@ -63,7 +63,8 @@ public final class ResultCache {
         o.set("result", result);
         Path file = file(network, rt.containerId(), rt.ifName());
         try {
-            AtomicFiles.write(file, Json.write(o).getBytes(StandardCharsets.UTF_8), "rw-------");
+            Files.createDirectories(dir);
+            AtomicFiles.write(file, Json.write(o).getBytes(StandardCharsets.UTF_8), 0600);
         } catch (IOException e) {
             throw new CniException("write CNI result cache " + file + ": " + e, e);
         }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.stevedore.oci.fs.AtomicFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
@@ -11,17 +12,16 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BiConsumer;
 
 /**
- * One JSON file per object, {@code <dir>/<id>.json}, each written as temp file + fsync + rename +
- * directory fsync: after a crash a record is either the old one or the new one, never torn. The
- * store is the single source of truth for sandbox and container metadata; callers serialize
- * writes per id.
+ * One JSON file per object, {@code <dir>/<id>.json}, each written by {@link AtomicFiles} (temp file
+ * + fsync + rename + directory fsync): after a crash a record is either the old one or the new one,
+ * never torn. The store is the single source of truth for sandbox and container metadata; callers
+ * serialize writes per id.
  *
  * <p>Every file carries its format version: {@code {"version": 2, "record": {...}}}. A file of an
  * older version (a bare record, written before versions existed, is version 1) goes through the
@@ -83,21 +83,18 @@ public final class RecordStore<T> {
         }
     }
 
-    /** Writes {@code record} for {@code id}, replacing what was there. */
+    /**
+     * Writes {@code record} for {@code id}, replacing what was there, through {@link AtomicFiles}: mode
+     * 0600, as a record holds the CRI config and with it the containers' environment (credentials,
+     * often) and annotations.
+     */
     public void put(String id, T record) {
         Path file = dir.resolve(id + SUFFIX);
-        Path tmp = dir.resolve("." + id + SUFFIX + ".tmp");
         try {
-            try (FileChannel ch = FileChannel.open(
-                    tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                ObjectNode envelope = JSON.createObjectNode();
-                envelope.put("version", version);
-                envelope.set("record", JSON.valueToTree(record));
-                ch.write(java.nio.ByteBuffer.wrap(JSON.writeValueAsBytes(envelope)));
-                ch.force(true);
-            }
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            syncDir();
+            ObjectNode envelope = JSON.createObjectNode();
+            envelope.put("version", version);
+            envelope.set("record", JSON.valueToTree(record));
+            AtomicFiles.write(file, JSON.writeValueAsBytes(envelope), 0600);
         } catch (IOException e) {
             throw new UncheckedIOException("write " + file, e);
         }
@@ -123,7 +120,7 @@ public final class RecordStore<T> {
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
             for (Path p : ds) {
                 String name = p.getFileName().toString();
-                if (name.startsWith(".") && name.endsWith(".tmp")) {
+                if (AtomicFiles.isTempName(name)) {
                     Files.deleteIfExists(p);
                 } else if (name.endsWith(SUFFIX)) {
                     try {

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -179,6 +180,21 @@ class RecordStoreTest {
         assertEquals(List.of("abc"), all.stream().map(Rec::id).toList());
         assertFalse(Files.exists(tmp));
         assertFalse(Files.exists(tornTmp));
+    }
+
+    @Test
+    void put_replacesTheRecordPrivatelyAndLeavesNoTempFile() throws IOException {
+        var s = store();
+        s.put("abc", rec("abc", "CREATED"));
+
+        s.put("abc", rec("abc", "RUNNING"));
+
+        assertEquals("RUNNING", loadAll(s).getFirst().status().state());
+        Path file = dir.resolve("records/abc.json");
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
+        try (var entries = Files.list(dir.resolve("records"))) {
+            assertEquals(List.of(file), entries.toList());
+        }
     }
 
     @Test

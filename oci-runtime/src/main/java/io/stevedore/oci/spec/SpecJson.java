@@ -5,23 +5,18 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.stevedore.oci.fs.AtomicFiles;
+import io.stevedore.oci.fs.AtomicFiles.Durability;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Reads and writes spec JSON ({@code config.json}, {@code process.json}, resources for
  * {@code runc update}). Unknown fields are ignored when reading; output is indented.
  *
- * <p>Thread-safe. {@link #write} is atomic: the file is written beside the target, forced to disk,
- * renamed over it, and the directory is forced; readers see the old file or the new one, never part.
+ * <p>Thread-safe. {@link #write} is atomic and durable ({@link AtomicFiles}): readers, and the
+ * machine after a crash, see the old file or the new one, never part.
  *
  * {@snippet :
  * SpecJson.write(Specs.defaults(), bundle.resolve("config.json"));
@@ -36,32 +31,22 @@ public final class SpecJson {
 
     private SpecJson() {}
 
-    /** Atomically replaces {@code file} with {@code value} as JSON (a {@link Spec}, {@link Process}…). */
+    /**
+     * Atomically and durably replaces {@code file} with {@code value} as JSON (a {@link Spec}, {@link
+     * Process}…), through {@link AtomicFiles}, mode 0600: the process's environment is in it, often
+     * with credentials, and only the OCI runtime (root) reads it. The directory is not created.
+     */
     public static void write(Object value, Path file) throws IOException {
-        byte[] bytes = toBytes(value);
-        Path dir = file.toAbsolutePath().getParent();
-        Path tmp = dir.resolve("." + file.getFileName() + ".tmp-"
-                + Long.toHexString(ThreadLocalRandom.current().nextLong()));
-        try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                ByteBuffer buf = ByteBuffer.wrap(bytes);
-                while (buf.hasRemaining()) {
-                    ch.write(buf);
-                }
-                ch.force(true);
-            }
-            try {
-                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                throw new IOException("write " + file + ": atomic rename not supported", e);
-            }
-        } catch (IOException e) {
-            Files.deleteIfExists(tmp);
-            throw e;
-        }
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
-        }
+        write(value, file, Durability.DURABLE);
+    }
+
+    /**
+     * {@link #write(Object, Path)} with a choice of durability: {@link Durability#ATOMIC_ONLY} for a
+     * file on tmpfs (a bundle under the run root), still replaced atomically but without the two
+     * {@code fsync}s, which buy nothing there (about a fifth of the write's I/O time, measured).
+     */
+    public static void write(Object value, Path file, Durability durability) throws IOException {
+        AtomicFiles.write(file, toBytes(value), 0600, durability);
     }
 
     /** Reads a spec; {@link IOException} when the file is missing or not a valid spec. */

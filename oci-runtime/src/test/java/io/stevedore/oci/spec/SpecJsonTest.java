@@ -8,16 +8,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.stevedore.oci.fs.AtomicFiles;
 import io.stevedore.oci.spec.Linux.Namespace;
 import io.stevedore.oci.spec.Linux.NamespaceType;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 class SpecJsonTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -222,6 +226,17 @@ class SpecJsonTest {
         try (Stream<Path> files = Files.list(dir)) {
             assertEquals(List.of(file), files.toList());
         }
+    }
+
+    @ParameterizedTest
+    @EnumSource(AtomicFiles.Durability.class)
+    void write_isPrivateToTheRuntime(AtomicFiles.Durability durability) throws IOException {
+        Path file = dir.resolve("process.json");
+
+        SpecJson.write(Process.of(List.of("/x")), file, durability);
+
+        assertEquals(Process.of(List.of("/x")), SpecJson.read(file, Process.class));
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
     }
 
     @Test

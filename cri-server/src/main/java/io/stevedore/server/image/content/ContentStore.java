@@ -1,15 +1,12 @@
 package io.stevedore.server.image.content;
 
+import io.stevedore.oci.fs.AtomicFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.channels.Channels;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
@@ -24,8 +21,8 @@ import java.util.stream.Stream;
  * </pre>
  *
  * <p>A blob becomes visible only once its size and digest have been checked while it streamed in
- * and it has been fsync-ed and renamed into place, so a crash never leaves a half-written blob
- * under {@code blobs/}. Concurrent {@link #ingest} calls for the same digest share one download.
+ * and it has been committed by {@link AtomicFiles#commit} (fsync, rename into place, directory
+ * fsync), so a crash never leaves a half-written blob under {@code blobs/}. Concurrent {@link #ingest} calls for the same digest share one download.
  * Thread-safe.
  */
 public final class ContentStore {
@@ -99,18 +96,17 @@ public final class ContentStore {
         if (Files.isRegularFile(done)) {
             return done; // another process of ours finished it between the checks
         }
+        // Streamed into ingest/ rather than beside the blob, so that list() never sees a partial one
+        // and start-up can clear the whole directory; the commit renames it across (same filesystem).
         Path tmp = Files.createTempFile(ingest, hex(digest) + "-", "");
         try {
             try (var in = new DigestingInputStream(source.open(), size, "blob " + digest);
-                    FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE);
-                    OutputStream out = Channels.newOutputStream(ch)) {
+                    OutputStream out = Files.newOutputStream(tmp, StandardOpenOption.WRITE)) {
                 in.transferTo(out);
                 in.verify(digest);
-                out.flush();
-                ch.force(true);
             }
-            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("r--r--r--"));
-            Files.move(tmp, done, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            // Read-only: a blob is immutable, and its digest is its name.
+            AtomicFiles.commit(tmp, done, 0444);
             return done;
         } finally {
             Files.deleteIfExists(tmp);

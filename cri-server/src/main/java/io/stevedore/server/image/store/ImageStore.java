@@ -3,12 +3,10 @@ package io.stevedore.server.image.store;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.stevedore.oci.fs.AtomicFiles;
 import java.io.IOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -23,9 +21,9 @@ import java.util.stream.Stream;
  * &lt;dir&gt;/&lt;config hex&gt;.json   {"version":"v1","id":…,"repoTags":[…],"repoDigests":[…],"size":…,"layers":[…],"pinned":…}
  * </pre>
  *
- * <p>An image is visible once its file has been written (temp file, fsync, rename), and the pull
- * writes it only after every blob and snapshot it needs is in place: a crash mid-pull leaves no
- * image half-visible. A tag belongs to one image at a time; {@link #put} moves it. Writers are
+ * <p>An image is visible once its file has been written ({@link AtomicFiles}: temp file, fsync,
+ * rename, directory fsync), and the pull writes it only after every blob and snapshot it needs is in
+ * place: a crash mid-pull leaves no image half-visible. A tag belongs to one image at a time; {@link #put} moves it. Writers are
  * serialised on the store's lock; readers take none.
  */
 public final class ImageStore {
@@ -41,7 +39,7 @@ public final class ImageStore {
         try (Stream<Path> files = Files.list(dir)) {
             for (Path f : files.toList()) {
                 String n = f.getFileName().toString();
-                if (n.endsWith(".tmp")) {
+                if (n.endsWith(".tmp")) { // AtomicFiles' temp files, and the "<hex>.json.tmp" of before
                     Files.deleteIfExists(f);
                 } else if (n.endsWith(".json")) {
                     ImageRecord r = read(f);
@@ -121,13 +119,8 @@ public final class ImageStore {
         ObjectNode node = JSON.valueToTree(r);
         ObjectNode doc = JSON.createObjectNode().put("version", VERSION);
         doc.setAll(node);
-        Path f = file(r.id());
-        Path tmp = f.resolveSibling(f.getFileName() + ".tmp");
-        Files.write(tmp, JSON.writeValueAsBytes(doc));
-        try (var ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-            ch.force(true);
-        }
-        Files.move(tmp, f, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        // 0644: names and digests of public content; nothing in a record is secret (pull auth is never stored).
+        AtomicFiles.write(file(r.id()), JSON.writeValueAsBytes(doc), 0644);
         byId.put(r.id(), r);
     }
 

@@ -1,16 +1,13 @@
 package io.stevedore.server.sandbox.files;
 
 import io.stevedore.cri.v1.DNSConfig;
+import io.stevedore.oci.fs.AtomicFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.function.Supplier;
 
 /**
@@ -145,29 +142,19 @@ public final class PodFiles {
     }
 
     /**
-     * Replaces {@code file} with {@code content} atomically, mode 0644 whatever the umask: a
-     * sibling {@code <name>.tmp} is written, flushed and renamed over it, so a reader (or a crash)
-     * sees the old content or the new, never a part. A rename gives a new inode: a copy already
+     * Replaces {@code file} with {@code content} through {@link AtomicFiles}, mode 0644 whatever the
+     * umask (a container's non-root user reads these): a reader, or a crash, sees the old content or
+     * the new, never a part. The temp file is created {@code O_EXCL|O_NOFOLLOW} and the rename replaces
+     * a symlink at {@code file} rather than following it. A rename gives a new inode: a copy already
      * bind-mounted into a running container keeps the old content, so write these before any
-     * container of the pod is created.
+     * container of the pod is created. The directory is not created.
      *
      * @throws UncheckedIOException naming the file when it cannot be written
      */
     public static void write(Path file, String content) {
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         try {
-            Files.write(tmp, content.getBytes(StandardCharsets.UTF_8));
-            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
-            try (var ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                ch.force(true);
-            }
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            AtomicFiles.write(file, content.getBytes(StandardCharsets.UTF_8), 0644);
         } catch (IOException e) {
-            try {
-                Files.deleteIfExists(tmp);
-            } catch (IOException cleanup) {
-                e.addSuppressed(cleanup);
-            }
             throw new UncheckedIOException("write pod file " + file, e);
         }
     }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.BeforeEach;
@@ -46,6 +47,31 @@ class ImageStoreTest {
         var again = new ImageStore(dir);
         assertEquals(Optional.of(image(ID1, "docker.io/library/busybox:1")), again.byId(ID1));
         assertTrue(Files.readString(dir.resolve("1".repeat(64) + ".json")).startsWith("{\"version\":\"v1\""));
+    }
+
+    @Test
+    void put_writesOneReadableFileAndNoTemp() throws IOException {
+        store.put(image(ID1, "docker.io/library/busybox:1"));
+        store.put(image(ID1, "docker.io/library/busybox:2"));
+
+        Path file = dir.resolve("1".repeat(64) + ".json");
+        assertEquals("rw-r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
+        try (var entries = Files.list(dir)) {
+            assertEquals(List.of(file), entries.toList());
+        }
+    }
+
+    @Test
+    void open_leftoverTempFiles_areDeleted() throws IOException {
+        store.put(image(ID1, "docker.io/library/busybox:1"));
+        Path before = Files.writeString(dir.resolve("2".repeat(64) + ".json.tmp"), "{\"vers");
+        Path now = Files.writeString(dir.resolve("." + "2".repeat(64) + ".json.0123456789abcdef.tmp"), "{");
+
+        var again = new ImageStore(dir);
+
+        assertEquals(List.of(ID1), again.list().stream().map(ImageRecord::id).toList());
+        assertTrue(Files.notExists(before));
+        assertTrue(Files.notExists(now));
     }
 
     @Test

@@ -147,6 +147,20 @@ class PodFilesTest {
     }
 
     @Test
+    void write_symlinkAtTheTarget_isReplacedNotFollowed() throws IOException {
+        Path outside =
+                Files.writeString(Files.createDirectory(tmp.resolve("outside")).resolve("passwd"), "root\n");
+        Path pod = Files.createDirectory(tmp.resolve("pod"));
+        Path f = Files.createSymbolicLink(pod.resolve("hosts"), outside);
+
+        PodFiles.write(f, "127.0.0.1\tlocalhost\n");
+
+        assertEquals("root\n", Files.readString(outside));
+        assertFalse(Files.isSymbolicLink(f));
+        assertEquals("127.0.0.1\tlocalhost\n", Files.readString(f));
+    }
+
+    @Test
     void write_missingDirectory_namesTheFile() {
         Path f = tmp.resolve("no-such-dir/hosts");
 
