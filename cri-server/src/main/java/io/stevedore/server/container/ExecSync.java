@@ -44,7 +44,8 @@ final class ExecSync {
         Path pidFile = bundle.resolve("exec-" + tag + ".pid");
         java.lang.Process p = null;
         try (ExecOutput.Call output = budget.open()) {
-            SpecJson.write(process, processJson);
+            // Mode 0600 (its environment), on tmpfs, read once by the runtime: no fsync.
+            SpecJson.write(process, processJson, io.stevedore.oci.fs.AtomicFiles.Durability.ATOMIC_ONLY);
             p = rt.exec(id, processJson, pidFile, Optional.empty());
             p.getOutputStream().close();
             var out = new Capture(p.getInputStream(), output.stream());

@@ -258,12 +258,9 @@ final class StreamExec {
      * The exec's process.json: read once by the runtime and deleted after, in the bundle on tmpfs,
      * so no fsync-and-rename (which cost a few milliseconds of every exec's round trip).
      */
+    /** The exec's process file: mode 0600 (its environment), on tmpfs, read once by the runtime. */
     private static void writeProcess(Process process, Path file) throws IOException {
-        Files.writeString(
-                file,
-                SpecJson.toJson(process),
-                java.nio.file.StandardOpenOption.CREATE_NEW,
-                java.nio.file.StandardOpenOption.WRITE);
+        SpecJson.write(process, file, io.stevedore.oci.fs.AtomicFiles.Durability.ATOMIC_ONLY);
     }
 
     private static void deleteQuietly(Path p) {
