@@ -114,7 +114,7 @@ public final class CriDaemon implements AutoCloseable {
             var runtimes = new Runtimes(config, layout);
             var launcher = new ShimLauncher(nativeDir.resolve("stevedore-shim"), Duration.ofSeconds(60));
             var cni = new CniClient(CniClientConfig.defaults().withBinDirs(config.cniBinDirs()));
-            sandboxes = new SandboxService(
+            sandboxes = SandboxService.onHost(
                     layout.sandboxFiles(),
                     layout.sandboxRun(),
                     new Pinns(nativeDir.resolve("stevedore-pinns"), layout.namespacePins()),

@@ -1,6 +1,7 @@
 package io.stevedore.server.sandbox;
 
 import com.google.protobuf.InvalidProtocolBufferException;
+import io.stevedore.cni.CniClient;
 import io.stevedore.cri.v1.NamespaceMode;
 import io.stevedore.cri.v1.PodSandbox;
 import io.stevedore.cri.v1.PodSandboxConfig;
@@ -12,7 +13,6 @@ import io.stevedore.server.container.ContainersInSandbox;
 import io.stevedore.server.container.Pods;
 import io.stevedore.server.container.spec.PodContext;
 import io.stevedore.server.error.CriException;
-import io.stevedore.server.host.Procs;
 import io.stevedore.server.host.Runtimes;
 import io.stevedore.server.sandbox.files.PodFiles;
 import io.stevedore.server.state.Dirs;
@@ -21,11 +21,12 @@ import io.stevedore.server.state.RecordStore;
 import io.stevedore.server.state.Trash;
 import io.stevedore.shim.PinnedNamespaces;
 import io.stevedore.shim.Pinns;
-import io.stevedore.shim.PinnsException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
+import java.time.InstantSource;
 import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -61,12 +62,13 @@ public final class SandboxService implements Pods {
     private final Trash runTrash;
     private final NameIndex names = new NameIndex();
     private final Map<String, Sandbox> sandboxes = new ConcurrentHashMap<>();
-    private final Pinns pinns;
+    private final NamespacePinner pinner;
     private final PodNetwork network;
-    private final PauseProcess pause;
+    private final PauseLauncher pause;
+    private final PodCgroups cgroups;
     private final Runtimes runtimes;
     private final Syscalls sys;
-    private final PodCgroups cgroups;
+    private final InstantSource clock;
     private volatile ContainersInSandbox containers;
 
     private static final class Sandbox {
@@ -78,28 +80,64 @@ public final class SandboxService implements Pods {
         }
     }
 
+    /**
+     * @param stateDir {@code <root>/sandboxes}; records go beside it in {@code sandboxes.meta}
+     * @param runDir {@code <runRoot>/sandboxes}
+     * @param sys mounts the pod's {@code /dev/shm}
+     * @param clock the pods' creation times
+     */
     public SandboxService(
             Path stateDir,
             Path runDir,
-            Pinns pinns,
-            io.stevedore.cni.CniClient cni,
-            Path cniConfDir,
-            Path pauseBinary,
+            NamespacePinner pinner,
+            PodNetwork network,
+            PauseLauncher pause,
+            PodCgroups cgroups,
             Runtimes runtimes,
             Syscalls sys,
-            Path cgroupRoot)
+            InstantSource clock)
             throws IOException {
         this.stateDir = Files.createDirectories(stateDir);
         this.runDir = Files.createDirectories(runDir);
         this.store = new RecordStore<>(stateDir.resolveSibling("sandboxes.meta"), SandboxRecord.class);
         this.stateTrash = new Trash(stateDir.resolveSibling("sandboxes.trash"));
         this.runTrash = new Trash(runDir.resolveSibling("sandboxes.trash"));
-        this.pinns = pinns;
-        this.network = new PodNetwork(cni, cniConfDir);
-        this.cgroups = new PodCgroups(cgroupRoot);
-        this.pause = new PauseProcess(pauseBinary, runDir.resolveSibling("pause-root"), cgroups, sys);
+        this.pinner = pinner;
+        this.network = network;
+        this.pause = pause;
+        this.cgroups = cgroups;
         this.runtimes = runtimes;
         this.sys = sys;
+        this.clock = clock;
+    }
+
+    /**
+     * The service over this machine: namespaces pinned by {@code stevedore-pinns}, networks through
+     * CNI, the pause spawned from {@code pauseBinary}, cgroups through cgroupfs at {@code
+     * cgroupRoot}, the system clock.
+     */
+    public static SandboxService onHost(
+            Path stateDir,
+            Path runDir,
+            Pinns pinns,
+            CniClient cni,
+            Path cniConfDir,
+            Path pauseBinary,
+            Runtimes runtimes,
+            Syscalls sys,
+            Path cgroupRoot)
+            throws IOException {
+        var cgroups = new CgroupfsPodCgroups(cgroupRoot);
+        return new SandboxService(
+                stateDir,
+                runDir,
+                new PinnsNamespacePinner(pinns),
+                new CniPodNetwork(cni, cniConfDir),
+                new ExecPauseLauncher(pauseBinary, runDir.resolveSibling("pause-root"), cgroups, sys),
+                cgroups,
+                runtimes,
+                sys,
+                InstantSource.system());
     }
 
     /** Wired by the root after both services exist. */
@@ -120,14 +158,12 @@ public final class SandboxService implements Pods {
             SandboxRecord r = s.record;
             if (!r.ready()) continue;
             boolean ok = true;
-            try {
-                for (String pin : List.of(r.netns(), r.ipcns(), r.utsns())) {
-                    if (!pin.isEmpty() && !pinns.isPinned(Path.of(pin))) ok = false;
-                }
-            } catch (IOException e) {
+            for (String pin : List.of(r.netns(), r.ipcns(), r.utsns())) {
+                if (!pin.isEmpty() && !pinner.isPinned(Path.of(pin))) ok = false;
+            }
+            if (r.pausePid() > 0 && !pause.isRunning(new PauseLauncher.Started(r.pausePid(), r.pauseStartTime()))) {
                 ok = false;
             }
-            if (r.pausePid() > 0 && !Procs.alive(r.pausePid(), r.pauseStartTime())) ok = false;
             if (!ok) {
                 log.atWarn()
                         .addKeyValue("id", r.id())
@@ -204,16 +240,8 @@ public final class SandboxService implements Pods {
                         kinds.contains(Pinns.Kind.UTS) && !cfg.getHostname().isEmpty()
                                 ? Optional.of(cfg.getHostname())
                                 : Optional.empty();
-                try {
-                    pinned = pinns.pin(id, kinds, hostname, sysctls);
-                } catch (PinnsException e) {
-                    if (!e.toolMessage().isEmpty() && e.getMessage().contains("usage")) {
-                        throw new CriException.InvalidArgument(
-                                "run pod sandbox \"" + md.getName() + "\": " + e.toolMessage());
-                    }
-                    throw new IllegalStateException("run pod sandbox \"" + md.getName() + "\": " + e.getMessage(), e);
-                }
-                undo.push(() -> pinns.remove(id));
+                pinned = pinner.pin(id, kinds, hostname, sysctls);
+                undo.push(() -> pinner.release(id));
             }
             String shm = "";
             if (!hostIpc) {
@@ -248,7 +276,7 @@ public final class SandboxService implements Pods {
                     name,
                     cfg.toByteArray(),
                     handler,
-                    Dirs.nowNanos(),
+                    nanos(clock.instant()),
                     true,
                     pinned.net().map(Path::toString).orElse(""),
                     pinned.ipc().map(Path::toString).orElse(""),
@@ -309,11 +337,6 @@ public final class SandboxService implements Pods {
                     r = r.withPause(st.pid(), st.startTime());
                     put(s, r);
                 }
-            } catch (IOException e) {
-                throw new UncheckedIOException("start pause of sandbox \"" + sandboxId + "\": " + e.getMessage(), e);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new CriException.Unavailable("start pause: interrupted", e);
             } finally {
                 s.lock.unlock();
             }
@@ -356,21 +379,14 @@ public final class SandboxService implements Pods {
     private void stopLocked(Sandbox s) {
         SandboxRecord r = s.record;
         String id = r.id();
-        try {
-            if (r.pausePid() > 0) { // a pause that failed to start was cleaned up by PauseProcess.start
-                pause.stop(r, new PauseProcess.Started(r.pausePid(), r.pauseStartTime()));
-            }
-            if (!r.netns().isEmpty()) {
-                network.tearDown(id, Path.of(r.netns()), config(r));
-            }
-            pinns.remove(id);
-            if (!r.shm().isEmpty()) unmountQuietly(Path.of(r.shm()));
-        } catch (PinnsException e) {
-            throw new IllegalStateException("stop sandbox \"" + id + "\": " + e.getMessage(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new CriException.Unavailable("stop sandbox \"" + id + "\": interrupted", e);
+        if (r.pausePid() > 0) { // a pause that failed to start was cleaned up by PauseLauncher.start
+            pause.stop(r, new PauseLauncher.Started(r.pausePid(), r.pauseStartTime()));
         }
+        if (!r.netns().isEmpty()) {
+            network.tearDown(id, Path.of(r.netns()), config(r));
+        }
+        pinner.release(id);
+        if (!r.shm().isEmpty()) unmountQuietly(Path.of(r.shm()));
         if (r.ready() || r.pausePid() > 0) put(s, r.notReady());
     }
 
@@ -474,6 +490,10 @@ public final class SandboxService implements Pods {
         } catch (IOException e) {
             // not mounted
         }
+    }
+
+    private static long nanos(Instant t) {
+        return t.getEpochSecond() * 1_000_000_000L + t.getNano();
     }
 
     private static Optional<Path> opt(String s) {
