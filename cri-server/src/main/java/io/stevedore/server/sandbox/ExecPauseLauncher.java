@@ -35,12 +35,12 @@ final class ExecPauseLauncher implements PauseLauncher {
         this.sys = sys;
     }
 
-    static String cgroup(SandboxRecord sb) {
+    static String cgroup(SandboxMetadata sb) {
         return sb.cgroupParent() + "/" + sb.id();
     }
 
     @Override
-    public Started start(SandboxRecord sb) {
+    public Started start(SandboxMetadata sb) {
         try {
             return spawn(sb);
         } catch (IOException e) {
@@ -56,7 +56,7 @@ final class ExecPauseLauncher implements PauseLauncher {
         return Procs.alive(pause.pid(), pause.startTime());
     }
 
-    private Started spawn(SandboxRecord sb) throws IOException, InterruptedException {
+    private Started spawn(SandboxMetadata sb) throws IOException, InterruptedException {
         if (!Files.isDirectory(emptyRoot)) {
             Files.createDirectories(emptyRoot);
             Files.setPosixFilePermissions(emptyRoot, PosixFilePermissions.fromString("r-xr-xr-x"));
@@ -102,7 +102,7 @@ final class ExecPauseLauncher implements PauseLauncher {
 
     /** {@inheritDoc} Its cgroup is removed too. */
     @Override
-    public void stop(SandboxRecord sb, Started pause) {
+    public void stop(SandboxMetadata sb, Started pause) {
         try {
             kill(sb, pause);
         } catch (InterruptedException e) {
@@ -111,7 +111,7 @@ final class ExecPauseLauncher implements PauseLauncher {
         }
     }
 
-    private void kill(SandboxRecord sb, Started pause) throws InterruptedException {
+    private void kill(SandboxMetadata sb, Started pause) throws InterruptedException {
         if (Procs.alive(pause.pid(), pause.startTime())) {
             ProcessHandle.of(pause.pid()).ifPresent(ProcessHandle::destroyForcibly);
         }

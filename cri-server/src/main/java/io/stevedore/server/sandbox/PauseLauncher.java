@@ -9,13 +9,13 @@ public interface PauseLauncher {
     record Started(int pid, long startTime) {}
 
     /** Starts the pause of {@code pod} in its pinned namespaces; on failure nothing is left running. */
-    Started start(SandboxRecord pod);
+    Started start(SandboxMetadata pod);
 
     /**
      * Kills the pause (and so every process left in its PID namespace), waits until it is gone and
      * releases what it held. Idempotent; a pid whose start time no longer matches is left alone.
      */
-    void stop(SandboxRecord pod, Started pause);
+    void stop(SandboxMetadata pod, Started pause);
 
     /** Whether {@code pause} is still that process, and has not exited. */
     boolean isRunning(Started pause);
