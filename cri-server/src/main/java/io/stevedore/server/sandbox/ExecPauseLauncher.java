@@ -35,7 +35,7 @@ final class ExecPauseLauncher implements PauseLauncher {
         this.sys = sys;
     }
 
-    static String cgroup(SandboxMetadata sb) {
+    private static String cgroup(SandboxMetadata sb) {
         return sb.cgroupParent() + "/" + sb.id();
     }
 
@@ -93,6 +93,7 @@ final class ExecPauseLauncher implements PauseLauncher {
             try {
                 kill(sb, started);
             } catch (InterruptedException | RuntimeException k) {
+                if (k instanceof InterruptedException) Thread.currentThread().interrupt();
                 e.addSuppressed(k);
             }
             throw e;

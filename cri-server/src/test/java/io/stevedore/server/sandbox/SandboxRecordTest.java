@@ -145,7 +145,7 @@ class SandboxRecordTest {
     }
 
     @Test
-    void accessorsForStats_readThroughToMetadataAndStatus() throws Exception {
+    void accessors_forStats_readThroughToMetadataAndStatus() throws Exception {
         var r = new SandboxRecord(metadata(), SandboxStatus.ready());
 
         assertEquals(ID, r.id());
