@@ -115,8 +115,7 @@ public final class CriDaemon implements AutoCloseable {
             var launcher = new ShimLauncher(nativeDir.resolve("stevedore-shim"), Duration.ofSeconds(60));
             var cni = new CniClient(CniClientConfig.defaults().withBinDirs(config.cniBinDirs()));
             sandboxes = SandboxService.onHost(
-                    layout.sandboxFiles(),
-                    layout.sandboxRun(),
+                    layout,
                     new Pinns(nativeDir.resolve("stevedore-pinns"), layout.namespacePins()),
                     cni,
                     config.cniConfDir(),

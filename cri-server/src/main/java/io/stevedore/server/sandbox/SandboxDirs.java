@@ -2,6 +2,7 @@ package io.stevedore.server.sandbox;
 
 import io.stevedore.oci.linux.Syscalls;
 import io.stevedore.server.state.Dirs;
+import io.stevedore.server.state.StateLayout;
 import io.stevedore.server.state.Trash;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -13,9 +14,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A pod's two directories: {@code <root>/sandboxes/<id>} (its {@code resolv.conf}, {@code hosts}
- * and {@code hostname}) and {@code <runRoot>/sandboxes/<id>} (tmpfs: its {@code /dev/shm}, a tmpfs
- * of its own mounted there). Removal goes through a {@link Trash} beside each root.
+ * A pod's two directories (see {@link StateLayout}): {@code <root>/sandboxes/<id>} (its {@code
+ * resolv.conf}, {@code hosts} and {@code hostname}) and {@code <runRoot>/sandboxes/<id>} (its
+ * {@code /dev/shm}, a tmpfs of its own mounted there). Removal goes through a {@link Trash} beside
+ * each.
  */
 final class SandboxDirs {
     private static final Logger log = LoggerFactory.getLogger(SandboxDirs.class);
@@ -27,11 +29,11 @@ final class SandboxDirs {
     private final Trash runTrash;
     private final Syscalls sys;
 
-    SandboxDirs(Path stateRoot, Path runRoot, Syscalls sys) throws IOException {
-        this.stateRoot = Files.createDirectories(stateRoot);
-        this.runRoot = Files.createDirectories(runRoot);
-        this.stateTrash = new Trash(stateRoot.resolveSibling("sandboxes.trash"));
-        this.runTrash = new Trash(runRoot.resolveSibling("sandboxes.trash"));
+    SandboxDirs(StateLayout layout, Syscalls sys) throws IOException {
+        this.stateRoot = Files.createDirectories(layout.sandboxFiles());
+        this.runRoot = Files.createDirectories(layout.sandboxRun());
+        this.stateTrash = new Trash(layout.sandboxFilesTrash());
+        this.runTrash = new Trash(layout.sandboxRunTrash());
         this.sys = sys;
     }
 

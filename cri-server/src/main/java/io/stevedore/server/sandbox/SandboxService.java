@@ -12,6 +12,7 @@ import io.stevedore.server.container.Pods;
 import io.stevedore.server.container.spec.PodContext;
 import io.stevedore.server.error.CriException;
 import io.stevedore.server.host.Runtimes;
+import io.stevedore.server.state.StateLayout;
 import io.stevedore.shim.Pinns;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -42,14 +43,12 @@ public final class SandboxService implements Pods {
     private volatile ContainersInSandbox containers;
 
     /**
-     * @param stateDir {@code <root>/sandboxes}; records go beside it in {@code sandboxes.meta}
-     * @param runDir {@code <runRoot>/sandboxes}
+     * @param layout where the pods' records, files and shm go
      * @param sys mounts the pod's {@code /dev/shm}
      * @param clock the pods' creation times
      */
     public SandboxService(
-            Path stateDir,
-            Path runDir,
+            StateLayout layout,
             NamespacePinner pinner,
             PodNetwork network,
             PauseLauncher pause,
@@ -58,8 +57,8 @@ public final class SandboxService implements Pods {
             Syscalls sys,
             InstantSource clock)
             throws IOException {
-        this.store = new SandboxStore(stateDir.resolveSibling("sandboxes.meta"));
-        this.dirs = new SandboxDirs(stateDir, runDir, sys);
+        this.store = new SandboxStore(layout.sandboxRecords());
+        this.dirs = new SandboxDirs(layout, sys);
         this.runner = new SandboxRunner(store, dirs, pinner, network, cgroups, runtimes, clock);
         this.stopper = new SandboxStopper(store, dirs, () -> containers, pinner, network, pause, cgroups);
         this.recovery = new SandboxRecovery(store, dirs, pinner, pause);
@@ -73,8 +72,7 @@ public final class SandboxService implements Pods {
      * cgroupRoot}, the system clock.
      */
     public static SandboxService onHost(
-            Path stateDir,
-            Path runDir,
+            StateLayout layout,
             Pinns pinns,
             CniClient cni,
             Path cniConfDir,
@@ -85,11 +83,10 @@ public final class SandboxService implements Pods {
             throws IOException {
         var cgroups = new CgroupfsPodCgroups(cgroupRoot);
         return new SandboxService(
-                stateDir,
-                runDir,
+                layout,
                 new PinnsNamespacePinner(pinns),
                 new CniPodNetwork(cni, cniConfDir),
-                new ExecPauseLauncher(pauseBinary, runDir.resolveSibling("pause-root"), cgroups, sys),
+                new ExecPauseLauncher(pauseBinary, layout.pauseRoot(), cgroups, sys),
                 cgroups,
                 runtimes,
                 sys,

@@ -8,6 +8,7 @@ import io.stevedore.cri.v1.PodSandboxConfig;
 import io.stevedore.cri.v1.PodSandboxMetadata;
 import io.stevedore.oci.runtime.OciRuntime;
 import io.stevedore.server.host.Runtimes;
+import io.stevedore.server.state.StateLayout;
 import java.io.IOException;
 import java.lang.reflect.Proxy;
 import java.nio.file.Files;
@@ -33,6 +34,7 @@ final class SandboxFixture {
 
     private final InstantSource clock = () -> NOW.plusMillis(readings.getAndIncrement());
 
+    final StateLayout layout;
     final Path stateDir;
     final Path runDir;
     final Path recordDir;
@@ -45,16 +47,17 @@ final class SandboxFixture {
     final RecordingContainers containers = new RecordingContainers();
 
     SandboxFixture(Path tmp) {
-        this.stateDir = tmp.resolve("root/sandboxes");
-        this.runDir = tmp.resolve("run/sandboxes");
-        this.recordDir = tmp.resolve("root/sandboxes.meta");
-        this.pinDir = tmp.resolve("run/ns");
+        this.layout = new StateLayout(tmp.resolve("root"), tmp.resolve("run"));
+        this.stateDir = layout.sandboxFiles();
+        this.runDir = layout.sandboxRun();
+        this.recordDir = layout.sandboxRecords();
+        this.pinDir = layout.namespacePins();
         this.pinner = new RecordingPinner(pinDir);
     }
 
     /** A service as the daemon starts one: built, wired, recovered. */
     SandboxService start() throws IOException {
-        var service = new SandboxService(stateDir, runDir, pinner, network, pause, cgroups, runtimes(), mounts, clock);
+        var service = new SandboxService(layout, pinner, network, pause, cgroups, runtimes(), mounts, clock);
         service.setContainers(containers);
         service.recover();
         return service;
