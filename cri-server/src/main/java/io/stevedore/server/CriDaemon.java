@@ -114,9 +114,8 @@ public final class CriDaemon implements AutoCloseable {
             var runtimes = new Runtimes(config, layout);
             var launcher = new ShimLauncher(nativeDir.resolve("stevedore-shim"), Duration.ofSeconds(60));
             var cni = new CniClient(CniClientConfig.defaults().withBinDirs(config.cniBinDirs()));
-            sandboxes = new SandboxService(
-                    layout.sandboxFiles(),
-                    layout.sandboxRun(),
+            sandboxes = SandboxService.onHost(
+                    layout,
                     new Pinns(nativeDir.resolve("stevedore-pinns"), layout.namespacePins()),
                     cni,
                     config.cniConfDir(),

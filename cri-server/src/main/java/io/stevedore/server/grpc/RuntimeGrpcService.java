@@ -85,8 +85,10 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
     @Override
     public void stopPodSandbox(StopPodSandboxRequest req, StreamObserver<StopPodSandboxResponse> out) {
         rpc.unary("StopPodSandbox", Level.INFO, req.getPodSandboxId(), out, () -> {
-            sandboxes.stop(requireId(req.getPodSandboxId(), "pod_sandbox_id"));
-            streaming.endSessions(req.getPodSandboxId()); // the CRI: stopping a pod ends its streams
+            // An unknown id is OK (api.proto: idempotent; containerd 2.x does the same).
+            sandboxes
+                    .stop(requireId(req.getPodSandboxId(), "pod_sandbox_id"))
+                    .ifPresent(streaming::endSessions); // the CRI: stopping a pod ends its streams
             return StopPodSandboxResponse.getDefaultInstance();
         });
     }

@@ -1,89 +1,16 @@
 package io.stevedore.server.sandbox;
 
-import io.stevedore.server.host.CgroupPaths;
 import java.io.IOException;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.stream.Stream;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * The cgroups the sandbox service manages itself through cgroupfs, outside any OCI runtime: the
- * pod's own parent (when the kubelet gave none) and the pause process's cgroup. A path is the same
- * cgroupfs-style path the OCI {@code linux.cgroupsPath} takes; it lives in every v1 hierarchy, or in
- * the one v2 hierarchy.
+ * The cgroups the sandbox service manages itself: the pod's own parent (when the kubelet gave
+ * none) and the pause process's cgroup. A path is the cgroupfs-style path the OCI {@code
+ * linux.cgroupsPath} takes ({@code /stevedore/<id>}).
  */
-final class PodCgroups {
-    private static final Logger log = LoggerFactory.getLogger(PodCgroups.class);
+public interface PodCgroups {
+    /** Creates {@code path} where missing and moves {@code pid} into it. */
+    void join(String path, int pid) throws IOException;
 
-    private final Path root;
-
-    PodCgroups(Path root) {
-        this.root = root;
-    }
-
-    /**
-     * Creates {@code path} where missing and moves {@code pid} into it in every hierarchy. A v1
-     * cpuset level made here gets its parent's CPUs and memory nodes, as runc does, since a task
-     * cannot join a cpuset that has none.
-     */
-    void join(String path, int pid) throws IOException {
-        Path rel = CgroupPaths.relative(path);
-        for (Path h : hierarchies()) {
-            Path dir = h.resolve(rel);
-            List<Path> made = new ArrayList<>();
-            for (Path p = dir;
-                    p != null && p.startsWith(h) && !p.equals(h) && !Files.isDirectory(p);
-                    p = p.getParent()) {
-                made.addFirst(p);
-            }
-            for (Path p : made) {
-                try {
-                    Files.createDirectory(p);
-                } catch (FileAlreadyExistsException raced) {
-                    // another pod made the shared parent at the same time
-                }
-                copyIfEmpty(p, "cpuset.cpus");
-                copyIfEmpty(p, "cpuset.mems");
-            }
-            Files.writeString(dir.resolve("cgroup.procs"), Integer.toString(pid));
-        }
-    }
-
-    /** Removes {@code path} from every hierarchy; best effort (a cgroup with tasks stays). */
-    void remove(String path) {
-        Path rel = CgroupPaths.relative(path);
-        try {
-            for (Path h : hierarchies()) {
-                Path dir = h.resolve(rel);
-                if (!Files.isDirectory(dir)) continue;
-                try {
-                    Files.delete(dir);
-                } catch (IOException e) {
-                    log.atDebug().addKeyValue("cgroup", dir).log("cgroup not removed: {}", e.toString());
-                }
-            }
-        } catch (IOException e) {
-            log.atDebug().log("listing cgroup hierarchies failed: {}", e.toString());
-        }
-    }
-
-    private List<Path> hierarchies() throws IOException {
-        if (Files.exists(root.resolve("cgroup.controllers"))) return List.of(root);
-        try (Stream<Path> hs = Files.list(root)) {
-            // "cpu,cpuacct" is often reachable as "cpu" and "cpuacct" too: skip the links.
-            return hs.filter(h -> Files.isDirectory(h) && !Files.isSymbolicLink(h))
-                    .toList();
-        }
-    }
-
-    private static void copyIfEmpty(Path dir, String file) throws IOException {
-        Path f = dir.resolve(file);
-        if (!Files.exists(f) || !Files.readString(f).isBlank()) return;
-        Files.writeString(f, Files.readString(dir.getParent().resolve(file)).strip());
-    }
+    /** Removes {@code path}; best effort (a cgroup with tasks stays). Idempotent. */
+    void remove(String path);
 }

@@ -19,59 +19,59 @@ final class SandboxProtos {
 
     private SandboxProtos() {}
 
-    static PodSandbox sandbox(SandboxRecord r) {
-        PodSandboxConfig cfg = SandboxService.config(r);
+    static PodSandbox sandbox(SandboxMetadata m, SandboxStatus st) {
+        PodSandboxConfig cfg = m.config();
         return PodSandbox.newBuilder()
-                .setId(r.id())
+                .setId(m.id())
                 .setMetadata(cfg.getMetadata())
-                .setState(state(r))
-                .setCreatedAt(r.createdAt())
+                .setState(state(st))
+                .setCreatedAt(m.createdAt())
                 .putAllLabels(cfg.getLabelsMap())
                 .putAllAnnotations(cfg.getAnnotationsMap())
-                .setRuntimeHandler(r.runtimeHandler())
+                .setRuntimeHandler(m.runtimeHandler())
                 .build();
     }
 
-    static PodSandboxStatus status(SandboxRecord r) {
-        PodSandboxConfig cfg = SandboxService.config(r);
-        var net = PodSandboxNetworkStatus.newBuilder().setIp(r.ip());
-        r.additionalIps().forEach(ip -> net.addAdditionalIps(PodIP.newBuilder().setIp(ip)));
+    static PodSandboxStatus status(SandboxMetadata m, SandboxStatus st) {
+        PodSandboxConfig cfg = m.config();
+        var net = PodSandboxNetworkStatus.newBuilder().setIp(m.ip());
+        m.additionalIps().forEach(ip -> net.addAdditionalIps(PodIP.newBuilder().setIp(ip)));
         return PodSandboxStatus.newBuilder()
-                .setId(r.id())
+                .setId(m.id())
                 .setMetadata(cfg.getMetadata())
-                .setState(state(r))
-                .setCreatedAt(r.createdAt())
+                .setState(state(st))
+                .setCreatedAt(m.createdAt())
                 .setNetwork(net)
                 .setLinux(LinuxPodSandboxStatus.newBuilder()
                         .setNamespaces(Namespace.newBuilder()
                                 .setOptions(cfg.getLinux().getSecurityContext().getNamespaceOptions())))
                 .putAllLabels(cfg.getLabelsMap())
                 .putAllAnnotations(cfg.getAnnotationsMap())
-                .setRuntimeHandler(r.runtimeHandler())
+                .setRuntimeHandler(m.runtimeHandler())
                 .build();
     }
 
     /** containerd's verbose {@code info}: pid, namespaces, cgroup, config. */
-    static Map<String, String> verboseInfo(SandboxRecord r) {
+    static Map<String, String> verboseInfo(SandboxMetadata m, SandboxStatus st) {
         Map<String, Object> info = new LinkedHashMap<>();
-        info.put("pid", r.pausePid());
-        info.put("processStatus", r.ready() ? "running" : "stopped");
-        info.put("netNamespacePath", r.netns());
-        info.put("ipcNamespacePath", r.ipcns());
-        info.put("utsNamespacePath", r.utsns());
-        info.put("shm", r.shm());
-        info.put("cgroupParent", r.cgroupParent());
-        info.put("runtimeHandler", r.runtimeHandler());
+        info.put("pid", st.isReady() ? st.pausePid() : 0);
+        info.put("processStatus", st.isReady() ? "running" : "stopped");
+        info.put("netNamespacePath", m.netns());
+        info.put("ipcNamespacePath", m.ipcns());
+        info.put("utsNamespacePath", m.utsns());
+        info.put("shm", m.shm());
+        info.put("cgroupParent", m.cgroupParent());
+        info.put("runtimeHandler", m.runtimeHandler());
         try {
-            info.put("hostname", SandboxService.config(r).getHostname());
-            info.put("ip", r.ip());
+            info.put("hostname", m.config().getHostname());
+            info.put("ip", m.ip());
             return Map.of("info", JSON.writeValueAsString(info));
         } catch (JsonProcessingException e) {
             return Map.of();
         }
     }
 
-    private static PodSandboxState state(SandboxRecord r) {
-        return r.ready() ? PodSandboxState.SANDBOX_READY : PodSandboxState.SANDBOX_NOTREADY;
+    private static PodSandboxState state(SandboxStatus st) {
+        return st.isReady() ? PodSandboxState.SANDBOX_READY : PodSandboxState.SANDBOX_NOTREADY;
     }
 }

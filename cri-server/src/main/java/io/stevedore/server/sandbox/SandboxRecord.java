@@ -1,87 +1,75 @@
 package io.stevedore.server.sandbox;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.stevedore.server.state.RecordStore;
+import java.io.IOException;
 import java.util.List;
 import java.util.Objects;
 
 /**
- * A pod sandbox as stored.
+ * A pod as stored, one file per pod ({@code sandboxes.meta/<id>.json}, see {@link RecordStore}):
+ * its {@link SandboxMetadata} and the stored part of its {@link SandboxStatus} (the operation
+ * flags are never stored).
  *
- * @param id the sandbox id
- * @param name the reserved unique name ({@code name_namespace_uid_attempt})
- * @param config the CRI {@code PodSandboxConfig} as received, protobuf bytes
- * @param runtimeHandler the handler its containers run with (default applied)
- * @param createdAt nanoseconds since the epoch
- * @param ready READY until stopped
- * @param netns the pinned network namespace; empty for host network
- * @param ipcns the pinned IPC namespace; empty for host IPC
- * @param utsns the pinned UTS namespace; empty for host network
- * @param shm the pod's {@code /dev/shm} mount; empty for host IPC
- * @param pausePid the infra process holding the shared PID namespace; 0 when there is none
- * @param pauseStartTime its start time (see {@code Procs}), which tells it from a reused pid
- * @param ip the pod's primary IP; empty for host network
- * @param additionalIps the other IPs CNI assigned
- * @param cgroupParent the pod's cgroup (cgroupfs path)
- * @param ownCgroupParent whether stevedore made that cgroup (and removes it with the pod)
+ * <p>Format versions: 1 and 2 stored one flat object (the metadata's fields beside {@code ready},
+ * {@code pausePid} and {@code pauseStartTime}; 2 only wrapped it with its version); 3, {@link
+ * #VERSION}, stores {@code {"metadata": {...}, "status": {"state", "pausePid", "pauseStartTime"}}}.
+ * {@link #migrate} brings 1 and 2 up to 3.
  */
-public record SandboxRecord(
-        String id,
-        String name,
-        byte[] config,
-        String runtimeHandler,
-        long createdAt,
-        boolean ready,
-        String netns,
-        String ipcns,
-        String utsns,
-        String shm,
-        int pausePid,
-        long pauseStartTime,
-        String ip,
-        List<String> additionalIps,
-        String cgroupParent,
-        boolean ownCgroupParent) {
+public record SandboxRecord(SandboxMetadata metadata, SandboxStatus status) {
+    /** The format version this daemon writes. */
+    static final int VERSION = 3;
+
     public SandboxRecord {
-        Objects.requireNonNull(id, "id");
-        additionalIps = additionalIps == null ? List.of() : List.copyOf(additionalIps);
+        Objects.requireNonNull(metadata, "metadata");
+        Objects.requireNonNull(status, "status");
     }
 
-    SandboxRecord notReady() {
-        return new SandboxRecord(
-                id,
-                name,
-                config,
-                runtimeHandler,
-                createdAt,
-                false,
-                netns,
-                ipcns,
-                utsns,
-                shm,
-                0,
-                0,
-                ip,
-                additionalIps,
-                cgroupParent,
-                ownCgroupParent);
+    // The accessors the stats service reads a pod by.
+
+    public String id() {
+        return metadata.id();
     }
 
-    SandboxRecord withPause(int pid, long startTime) {
-        return new SandboxRecord(
-                id,
-                name,
-                config,
-                runtimeHandler,
-                createdAt,
-                ready,
-                netns,
-                ipcns,
-                utsns,
-                shm,
-                pid,
-                startTime,
-                ip,
-                additionalIps,
-                cgroupParent,
-                ownCgroupParent);
+    /** The CRI {@code PodSandboxConfig} as protobuf bytes. */
+    public byte[] config() {
+        return metadata.config().toByteArray();
+    }
+
+    public String netns() {
+        return metadata.netns();
+    }
+
+    public String cgroupParent() {
+        return metadata.cgroupParent();
+    }
+
+    /** What the CRI calls SANDBOX_READY. */
+    public boolean ready() {
+        return status.isReady();
+    }
+
+    /**
+     * A stored record of version {@code from} as version {@link #VERSION}. A flat record that was
+     * not ready becomes NOTREADY, not STOPPED: it may have been marked so by recovery with its
+     * network and namespaces still held, so the next stop or remove gives them back again (each
+     * step is idempotent), as the daemon that wrote it would have.
+     */
+    static ObjectNode migrate(int from, ObjectNode flat) throws IOException {
+        if (from != 1 && from != 2) throw new IOException("no migration from sandbox record version " + from);
+        var metadata = flat.deepCopy();
+        for (String moved : List.of("ready", "pausePid", "pauseStartTime")) {
+            metadata.remove(moved);
+        }
+        var status = JsonNodeFactory.instance.objectNode();
+        boolean ready = flat.path("ready").asBoolean(false);
+        status.put("state", (ready ? SandboxStatus.State.READY : SandboxStatus.State.NOTREADY).name());
+        status.put("pausePid", flat.path("pausePid").asInt(0));
+        status.put("pauseStartTime", flat.path("pauseStartTime").asLong(0));
+        var record = JsonNodeFactory.instance.objectNode();
+        record.set("metadata", metadata);
+        record.set("status", status);
+        return record;
     }
 }

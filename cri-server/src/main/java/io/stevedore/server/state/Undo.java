@@ -44,20 +44,26 @@ public final class Undo implements AutoCloseable {
         steps.clear();
     }
 
-    /** Runs the undo steps, last first, unless committed. */
+    /**
+     * Runs the undo steps, last first, unless committed. The thread's interrupt status is cleared
+     * while they run and restored after: an interrupted operation must still give back what it
+     * holds, and a step that runs a process (the pinner's release) would otherwise fail at once.
+     */
     @Override
     public void close() {
         if (committed) return;
+        boolean interrupted = Thread.interrupted();
         IllegalStateException failed = null;
         while (!steps.isEmpty()) {
             try {
                 steps.pop().run();
             } catch (Exception | Error e) {
-                if (e instanceof InterruptedException) Thread.currentThread().interrupt();
+                if (e instanceof InterruptedException) interrupted = true;
                 if (failed == null) failed = new IllegalStateException("undo failed");
                 failed.addSuppressed(e);
             }
         }
+        if (interrupted) Thread.currentThread().interrupt();
         if (failed != null) throw failed;
     }
 }

@@ -46,29 +46,29 @@ class SandboxProtosTest {
                 .build();
     }
 
-    private static SandboxRecord record(boolean ready) {
-        return new SandboxRecord(
-                ID,
-                "pod-a_default_uid-1_1",
-                config().toByteArray(),
-                "runc",
-                1_000L,
-                ready,
-                "/run/stevedore/netns/x",
-                "/run/stevedore/ipcns/x",
-                "/run/stevedore/utsns/x",
-                "/run/stevedore/shm/x",
-                4242,
-                99,
-                "10.88.0.5",
-                List.of("fd00::5", "10.99.0.5"),
-                "/kubepods/pod-x",
-                true);
-    }
+    private static final SandboxMetadata POD = new SandboxMetadata(
+            ID,
+            "pod-a_default_uid-1_1",
+            config(),
+            "runc",
+            1_000L,
+            "/run/stevedore/netns/x",
+            "/run/stevedore/ipcns/x",
+            "/run/stevedore/utsns/x",
+            "/run/stevedore/shm/x",
+            "10.88.0.5",
+            List.of("fd00::5", "10.99.0.5"),
+            "/kubepods/pod-x",
+            true);
+
+    private static final SandboxStatus READY =
+            new SandboxStatus(SandboxStatus.State.READY, 4242, 99, false, false, false);
+    private static final SandboxStatus STOPPED =
+            new SandboxStatus(SandboxStatus.State.STOPPED, 0, 0, false, false, false);
 
     @Test
     void sandbox_carriesIdMetadataStateTimeMapsAndHandler() {
-        PodSandbox p = SandboxProtos.sandbox(record(true));
+        PodSandbox p = SandboxProtos.sandbox(POD, READY);
 
         assertEquals(ID, p.getId());
         assertEquals(META, p.getMetadata());
@@ -83,15 +83,25 @@ class SandboxProtosTest {
     void sandbox_notReady_isNotReady() {
         assertEquals(
                 PodSandboxState.SANDBOX_NOTREADY,
-                SandboxProtos.sandbox(record(false)).getState());
+                SandboxProtos.sandbox(POD, STOPPED).getState());
         assertEquals(
                 PodSandboxState.SANDBOX_NOTREADY,
-                SandboxProtos.sandbox(record(true).notReady()).getState());
+                SandboxProtos.sandbox(POD, READY.lost()).getState());
+    }
+
+    @Test
+    void sandbox_stopUnderWay_isAlreadyNotReady() {
+        assertEquals(
+                PodSandboxState.SANDBOX_NOTREADY,
+                SandboxProtos.sandbox(POD, READY.beginStop()).getState());
+        assertEquals(
+                PodSandboxState.SANDBOX_NOTREADY,
+                SandboxProtos.sandbox(POD, READY.beginRemove()).getState());
     }
 
     @Test
     void status_carriesEverything() {
-        PodSandboxStatus s = SandboxProtos.status(record(true));
+        PodSandboxStatus s = SandboxProtos.status(POD, READY);
 
         assertEquals(ID, s.getId());
         assertEquals(META, s.getMetadata());
@@ -111,15 +121,14 @@ class SandboxProtosTest {
     void status_notReady_isNotReady() {
         assertEquals(
                 PodSandboxState.SANDBOX_NOTREADY,
-                SandboxProtos.status(record(false)).getState());
+                SandboxProtos.status(POD, STOPPED).getState());
     }
 
     @Test
     void status_hostNetwork_hasNoIps() {
-        var r = new SandboxRecord(
-                ID, "n", config().toByteArray(), "runc", 1, true, "", "", "", "", 0, 0, "", null, "", false);
+        var hostNetwork = new SandboxMetadata(ID, "n", config(), "runc", 1, "", "", "", "", "", null, "", false);
 
-        PodSandboxStatus s = SandboxProtos.status(r);
+        PodSandboxStatus s = SandboxProtos.status(hostNetwork, SandboxStatus.ready());
 
         assertEquals("", s.getNetwork().getIp());
         assertEquals(0, s.getNetwork().getAdditionalIpsCount());
@@ -127,7 +136,7 @@ class SandboxProtosTest {
 
     @Test
     void verboseInfo_isJsonWithPidNamespacesAndHostname() throws IOException {
-        Map<String, String> info = SandboxProtos.verboseInfo(record(true));
+        Map<String, String> info = SandboxProtos.verboseInfo(POD, READY);
 
         assertEquals(List.of("info"), List.copyOf(info.keySet()));
         JsonNode n = JSON.readTree(info.get("info"));
@@ -144,8 +153,7 @@ class SandboxProtosTest {
 
     @Test
     void verboseInfo_stopped_saysStoppedWithPidZero() throws IOException {
-        JsonNode n =
-                JSON.readTree(SandboxProtos.verboseInfo(record(true).notReady()).get("info"));
+        JsonNode n = JSON.readTree(SandboxProtos.verboseInfo(POD, READY.lost()).get("info"));
 
         assertEquals("stopped", n.get("processStatus").asText());
         assertEquals(0, n.get("pid").asInt());

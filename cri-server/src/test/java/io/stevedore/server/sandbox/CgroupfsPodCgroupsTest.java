@@ -14,12 +14,12 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class PodCgroupsTest {
+class CgroupfsPodCgroupsTest {
     private static final Path CGROUPFS = Path.of("/sys/fs/cgroup");
 
     @Test
     void join_pathWithDotDot_isRefusedBeforeAnythingIsMade(@TempDir Path tmp) throws Exception {
-        var cgroups = new PodCgroups(tmp);
+        var cgroups = new CgroupfsPodCgroups(tmp);
         Files.createDirectories(tmp.resolve("memory"));
 
         var e = assertThrows(IllegalArgumentException.class, () -> cgroups.join("/kubepods/../../etc", 1));
@@ -35,7 +35,7 @@ class PodCgroupsTest {
         assumeTrue(Files.isWritable(CGROUPFS), "cgroupfs is not writable here");
         String parent = "/stevedore-test-" + Dirs.newId().substring(0, 12);
         String path = parent + "/pause";
-        var cgroups = new PodCgroups(CGROUPFS);
+        var cgroups = new CgroupfsPodCgroups(CGROUPFS);
         Process p = new ProcessBuilder("cat").start();
         try {
             cgroups.join(path, (int) p.pid());

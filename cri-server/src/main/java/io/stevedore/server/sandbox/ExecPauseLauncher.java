@@ -1,8 +1,10 @@
 package io.stevedore.server.sandbox;
 
 import io.stevedore.oci.linux.Syscalls;
+import io.stevedore.server.error.CriException;
 import io.stevedore.server.host.Procs;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,27 +22,41 @@ import java.util.concurrent.TimeUnit;
  * subreaper, and put in the cgroup {@code <pod cgroup parent>/<sandbox id>}, where containerd
  * puts its pause container.
  */
-final class PauseProcess {
+final class ExecPauseLauncher implements PauseLauncher {
     private final Path binary;
     private final Path emptyRoot;
     private final PodCgroups cgroups;
     private final Syscalls sys;
 
-    PauseProcess(Path binary, Path emptyRoot, PodCgroups cgroups, Syscalls sys) {
+    ExecPauseLauncher(Path binary, Path emptyRoot, PodCgroups cgroups, Syscalls sys) {
         this.binary = binary;
         this.emptyRoot = emptyRoot;
         this.cgroups = cgroups;
         this.sys = sys;
     }
 
-    /** The pause's pid as the daemon sees it, with its start time (see {@link Procs}). */
-    record Started(int pid, long startTime) {}
-
-    static String cgroup(SandboxRecord sb) {
+    private static String cgroup(SandboxMetadata sb) {
         return sb.cgroupParent() + "/" + sb.id();
     }
 
-    Started start(SandboxRecord sb) throws IOException, InterruptedException {
+    @Override
+    public Started start(SandboxMetadata sb) {
+        try {
+            return spawn(sb);
+        } catch (IOException e) {
+            throw new UncheckedIOException("start pause of sandbox \"" + sb.id() + "\": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CriException.Unavailable("start pause of sandbox \"" + sb.id() + "\": interrupted", e);
+        }
+    }
+
+    @Override
+    public boolean isRunning(Started pause) {
+        return Procs.alive(pause.pid(), pause.startTime());
+    }
+
+    private Started spawn(SandboxMetadata sb) throws IOException, InterruptedException {
         if (!Files.isDirectory(emptyRoot)) {
             Files.createDirectories(emptyRoot);
             Files.setPosixFilePermissions(emptyRoot, PosixFilePermissions.fromString("r-xr-xr-x"));
@@ -74,17 +90,29 @@ final class PauseProcess {
         try {
             cgroups.join(cgroup(sb), pid);
         } catch (IOException | RuntimeException e) {
-            stop(sb, started);
+            try {
+                kill(sb, started);
+            } catch (InterruptedException | RuntimeException k) {
+                if (k instanceof InterruptedException) Thread.currentThread().interrupt();
+                e.addSuppressed(k);
+            }
             throw e;
         }
         return started;
     }
 
-    /**
-     * Kills the pause (and so every process left in its PID namespace), waits until it is gone and
-     * removes its cgroup. Idempotent; a pid whose start time no longer matches is left alone.
-     */
-    void stop(SandboxRecord sb, Started pause) throws InterruptedException {
+    /** {@inheritDoc} Its cgroup is removed too. */
+    @Override
+    public void stop(SandboxMetadata sb, Started pause) {
+        try {
+            kill(sb, pause);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CriException.Unavailable("stop pause of sandbox \"" + sb.id() + "\": interrupted", e);
+        }
+    }
+
+    private void kill(SandboxMetadata sb, Started pause) throws InterruptedException {
         if (Procs.alive(pause.pid(), pause.startTime())) {
             ProcessHandle.of(pause.pid()).ifPresent(ProcessHandle::destroyForcibly);
         }
