@@ -29,15 +29,25 @@ import java.util.Set;
  */
 final class ContainerHarness implements AutoCloseable {
     static final String POD = "pod1";
+    static final String HANDLER = "runc";
 
     final Path dir;
     final FakeShims shims = new FakeShims();
     final FakeOciRuntime runtime = new FakeOciRuntime(shims);
     final RecordingRootfs rootfs = new RecordingRootfs();
+    final Runtimes runtimes;
     final ContainerEnv env;
     ContainerService service;
 
     ContainerHarness(Path dir) throws IOException {
+        this(dir, null);
+    }
+
+    /**
+     * @param pods the pods containers are made in, given the harness's runtimes; null for one fake
+     *     pod ({@link #POD})
+     */
+    ContainerHarness(Path dir, java.util.function.Function<Runtimes, Pods> pods) throws IOException {
         this.dir = dir;
         Path pod = Files.createDirectories(dir.resolve("pod"));
         Files.writeString(pod.resolve("hosts"), "127.0.0.1 localhost\n");
@@ -62,20 +72,21 @@ final class ContainerHarness implements AutoCloseable {
                 pod.resolve("hostname"),
                 Optional.empty(),
                 "/stevedore/" + POD);
-        Pods pods = new Pods() {
+        Pods onePod = new Pods() {
             @Override
             public Pod ready(String sandboxId, boolean sharedPid) {
                 if (!sandboxId.equals(POD)) {
                     throw new CriException.NotFound("pod sandbox \"" + sandboxId + "\" not found");
                 }
-                return new Pod(context, "fake");
+                return new Pod(context, HANDLER);
             }
 
             @Override
             public String runtimeHandler(String sandboxId) {
-                return "fake";
+                return HANDLER;
             }
         };
+        this.runtimes = new Runtimes(HANDLER, Map.of(HANDLER, runtime));
         Path layer = Files.createDirectories(dir.resolve("snapshots/1"));
         var image = new ImageRecord(
                 "sha256:" + "b".repeat(64),
@@ -119,9 +130,9 @@ final class ContainerHarness implements AutoCloseable {
         };
         this.env = new ContainerEnv(
                 new StateLayout(dir.resolve("root"), dir.resolve("run")),
-                pods,
+                pods == null ? onePod : pods.apply(runtimes),
                 images,
-                new Runtimes("fake", Map.of("fake", runtime)),
+                runtimes,
                 shims,
                 rootfs,
                 new ContainerSpecGenerator(new ContainerSpecGenerator.Options(0, List.of("CAP_CHOWN"), false, true)),

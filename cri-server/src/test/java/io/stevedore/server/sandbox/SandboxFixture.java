@@ -57,7 +57,12 @@ final class SandboxFixture {
 
     /** A service as the daemon starts one: built, wired, recovered. */
     SandboxService start() throws IOException {
-        var service = new SandboxService(layout, pinner, network, pause, cgroups, runtimes(), mounts, clock);
+        return start(runtimes());
+    }
+
+    /** {@link #start()} with the given runtimes (a whole fake node shares them with containers). */
+    SandboxService start(Runtimes runtimes) throws IOException {
+        var service = new SandboxService(layout, pinner, network, pause, cgroups, runtimes, mounts, clock);
         service.setContainers(containers);
         service.recover();
         return service;
