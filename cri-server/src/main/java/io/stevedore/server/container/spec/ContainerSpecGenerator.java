@@ -1,13 +1,9 @@
 package io.stevedore.server.container.spec;
 
 import io.stevedore.cri.v1.ContainerConfig;
-import io.stevedore.cri.v1.KeyValue;
 import io.stevedore.cri.v1.LinuxContainerResources;
 import io.stevedore.cri.v1.LinuxContainerSecurityContext;
-import io.stevedore.cri.v1.NamespaceOption;
 import io.stevedore.oci.spec.Linux;
-import io.stevedore.oci.spec.Linux.Namespace;
-import io.stevedore.oci.spec.Linux.NamespaceType;
 import io.stevedore.oci.spec.Mount;
 import io.stevedore.oci.spec.Process;
 import io.stevedore.oci.spec.Resources;
@@ -16,12 +12,8 @@ import io.stevedore.oci.spec.Spec;
 import io.stevedore.oci.spec.Specs;
 import io.stevedore.server.error.CriException;
 import io.stevedore.server.image.manifest.ImageConfig;
-import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -86,8 +78,6 @@ public final class ContainerSpecGenerator {
         }
     }
 
-    private static final Path HOST_DEV = Path.of("/dev");
-
     private final Options options;
 
     public ContainerSpecGenerator(Options options) {
@@ -121,14 +111,14 @@ public final class ContainerSpecGenerator {
         return Specs.apply(
                 Specs.defaults(),
                 s -> s.withRoot(new Root(rootfs.toString(), sc.getReadonlyRootfs())),
-                Specs.withProcessArgs(args(config, image, action)),
-                Specs.withEnv(env(config, pod, image)),
-                Specs.withCwd(cwd(config, image)),
+                Specs.withProcessArgs(ContainerProcess.args(config, image, action)),
+                Specs.withEnv(ContainerProcess.env(config, pod, image)),
+                Specs.withCwd(ContainerProcess.cwd(config, image)),
                 Specs.withTerminal(config.getTty()),
                 Specs.withUser(ContainerUser.resolve(sc, image, rootfs, action)),
                 s -> ContainerMounts.apply(s, config, pod, action),
                 s -> maskedPaths(s, sc),
-                s -> devices(s, config, action),
+                s -> ContainerDevices.apply(s, config, action),
                 s -> capabilities(s, sc),
                 s -> sc.getPrivileged() ? privileged(s, action) : s,
                 s -> SeccompProfiles.of(
@@ -142,7 +132,7 @@ public final class ContainerSpecGenerator {
                 s -> s.withProcess(s.process().withNoNewPrivileges(sc.getNoNewPrivs())),
                 s -> resources(s, config),
                 Specs.withCgroupsPath(cgroupsPath(pod.cgroupParent(), containerId)),
-                s -> namespaces(s, sc, pod, action),
+                s -> ContainerNamespaces.apply(s, sc, pod, options.cgroupNamespace(), action),
                 Specs.withAnnotations(annotations(config, pod)));
     }
 
@@ -154,12 +144,7 @@ public final class ContainerSpecGenerator {
      * @throws CriException.InvalidArgument when {@code cmd} is empty
      */
     public Process execProcess(Spec containerSpec, List<String> cmd, boolean tty) {
-        Process p = Objects.requireNonNull(containerSpec.process(), "container spec has no process");
-        if (cmd.isEmpty()) {
-            throw new CriException.InvalidArgument("exec: no command specified");
-        }
-        Spec s = containerSpec.withProcess(p.withArgs(cmd).withTerminal(tty).withConsoleSize(null));
-        return (tty ? Specs.withEnv(List.of("TERM=xterm")).apply(s) : s).process();
+        return ContainerProcess.exec(containerSpec, cmd, tty);
     }
 
     /**
@@ -188,93 +173,12 @@ public final class ContainerSpecGenerator {
         return (int) Math.max(adj, floor);
     }
 
-    /**
-     * containerd's {@code WithProcessArgs}, from Docker: a Kubernetes {@code command} replaces the
-     * image's entrypoint and cmd; {@code args} alone replace only the cmd.
-     */
-    private static List<String> args(ContainerConfig config, ImageConfig image, String action) {
-        List<String> command = config.getCommandList();
-        List<String> args = config.getArgsList();
-        if (command.isEmpty()) {
-            if (args.isEmpty()) {
-                args = image.cmd();
-            }
-            // ENTRYPOINT [""] is how a Dockerfile clears an inherited entrypoint.
-            if (!(image.entrypoint().size() == 1
-                    && image.entrypoint().getFirst().isEmpty())) {
-                command = image.entrypoint();
-            }
-        }
-        if (command.isEmpty() && args.isEmpty()) {
-            throw new CriException.InvalidArgument(action + ": no command specified");
-        }
-        List<String> out = new ArrayList<>(command);
-        out.addAll(args);
-        return out;
-    }
-
-    /**
-     * Merged by key onto the default PATH, in containerd's order: TERM for a terminal, HOSTNAME,
-     * the image's env, the CRI's.
-     */
-    private static List<String> env(ContainerConfig config, PodContext pod, ImageConfig image) {
-        List<String> env = new ArrayList<>();
-        if (config.getTty()) {
-            env.add("TERM=xterm");
-        }
-        String hostname = pod.config().getHostname();
-        env.add("HOSTNAME=" + (hostname.isEmpty() ? hostHostname() : hostname));
-        env.addAll(image.env());
-        for (KeyValue kv : config.getEnvsList()) {
-            env.add(kv.getKey() + "=" + kv.getValue().toStringUtf8());
-        }
-        return env;
-    }
-
-    private static String cwd(ContainerConfig config, ImageConfig image) {
-        if (!config.getWorkingDir().isEmpty()) {
-            return config.getWorkingDir();
-        }
-        return image.workingDir().isEmpty() ? "/" : image.workingDir();
-    }
-
     /** The CRI's lists replace the defaults when given (kubelet sends its defaults for procMount Default). */
     private static Spec maskedPaths(Spec s, LinuxContainerSecurityContext sc) {
         Linux l = s.linux();
         List<String> masked = sc.getMaskedPathsList().isEmpty() ? l.maskedPaths() : sc.getMaskedPathsList();
         List<String> readonly = sc.getReadonlyPathsList().isEmpty() ? l.readonlyPaths() : sc.getReadonlyPathsList();
         return s.withLinux(l.withMaskedPaths(masked, readonly));
-    }
-
-    /** CRI devices: a node (or every node below a directory) and a cgroup rule allowing it. */
-    private static Spec devices(Spec s, ContainerConfig config, String action) {
-        List<Linux.Device> devices = new ArrayList<>(s.linux().devices());
-        List<Resources.DeviceRule> rules = new ArrayList<>(s.linux().resources().devices());
-        for (io.stevedore.cri.v1.Device d : config.getDevicesList()) {
-            List<Linux.Device> found;
-            try {
-                Path host = Path.of(d.getHostPath()).toRealPath();
-                String containerPath = d.getContainerPath().isEmpty() ? host.toString() : d.getContainerPath();
-                found = Files.isDirectory(host)
-                        ? DeviceNodes.below(host, containerPath)
-                        : List.of(DeviceNodes.read(host, containerPath)
-                                .orElseThrow(() -> new CriException.InvalidArgument(
-                                        "%s: device \"%s\" is not a character or block device"
-                                                .formatted(action, d.getHostPath()))));
-            } catch (NoSuchFileException e) {
-                throw new CriException.InvalidArgument(
-                        "%s: device \"%s\" does not exist".formatted(action, d.getHostPath()));
-            } catch (IOException e) {
-                throw new UncheckedIOException("%s: read device \"%s\"".formatted(action, d.getHostPath()), e);
-            }
-            for (Linux.Device dev : found) {
-                devices.add(dev);
-                rules.add(new Resources.DeviceRule(true, dev.type(), dev.major(), dev.minor(), d.getPermissions()));
-            }
-        }
-        return s.withLinux(s.linux()
-                .withDevices(devices)
-                .withResources(s.linux().resources().withDevices(rules)));
     }
 
     private Spec capabilities(Spec s, LinuxContainerSecurityContext sc) {
@@ -300,16 +204,7 @@ public final class ContainerSpecGenerator {
                                 .toList())
                         : m)
                 .toList();
-        List<Linux.Device> devices = new ArrayList<>(s.linux().devices());
-        try {
-            for (Linux.Device d : DeviceNodes.below(HOST_DEV, "/dev")) {
-                if (devices.stream().noneMatch(x -> x.path().equals(d.path()))) {
-                    devices.add(d);
-                }
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(action + ": list host devices", e);
-        }
+        List<Linux.Device> devices = ContainerDevices.withHostDevices(s.linux().devices(), action);
         Linux linux = s.linux()
                 .withMaskedPaths(List.of(), List.of())
                 .withDevices(devices)
@@ -340,50 +235,6 @@ public final class ContainerSpecGenerator {
         return Path.of(parent).resolve(containerId).normalize().toString();
     }
 
-    /**
-     * Join the pod's network, IPC and UTS namespaces (the host's when the pod has none), a new mount
-     * namespace, PID as the CRI asks; a new cgroup namespace when {@link Options#cgroupNamespace}
-     * and unprivileged.
-     */
-    private Spec namespaces(Spec s, LinuxContainerSecurityContext sc, PodContext pod, String action) {
-        Linux l = s.linux();
-        l = join(l, NamespaceType.NETWORK, pod.netns().orElse(null));
-        l = join(l, NamespaceType.IPC, pod.ipcns().orElse(null));
-        l = join(l, NamespaceType.UTS, pod.utsns().orElse(null));
-        NamespaceOption ns = sc.getNamespaceOptions();
-        l = switch (ns.getPid()) {
-            case NODE -> l.withoutNamespace(NamespaceType.PID);
-            case POD ->
-                l.withNamespace(new Namespace(
-                        NamespaceType.PID,
-                        pod.sharedPidNsPid()
-                                .map(pid -> "/proc/" + pid + "/ns/pid")
-                                .orElse(null)));
-            case CONTAINER -> l.withNamespace(new Namespace(NamespaceType.PID));
-            case TARGET, UNRECOGNIZED ->
-                throw new CriException.InvalidArgument(
-                        "%s: PID namespace mode %s is not supported".formatted(action, ns.getPid()));
-        };
-        if (ns.hasUsernsOptions()) {
-            switch (ns.getUsernsOptions().getMode()) {
-                case NODE -> {}
-                case POD -> throw new CriException.Unimplemented(action + ": user namespaces are not supported");
-                default ->
-                    throw new CriException.InvalidArgument("%s: unsupported user namespace mode %s"
-                            .formatted(action, ns.getUsernsOptions().getMode()));
-            }
-        }
-        if (options.cgroupNamespace() && !sc.getPrivileged()) {
-            l = l.withNamespace(new Namespace(NamespaceType.CGROUP));
-        }
-        return s.withLinux(l);
-    }
-
-    /** Join {@code path}, or share the host's namespace (no entry) when null. */
-    private static Linux join(Linux l, NamespaceType type, Path path) {
-        return path == null ? l.withoutNamespace(type) : l.withNamespace(new Namespace(type, path.toString()));
-    }
-
     /** The CRI's annotations, then containerd's {@code DefaultCRIAnnotations} for a container. */
     private static Map<String, String> annotations(ContainerConfig config, PodContext pod) {
         Map<String, String> a = new TreeMap<>(config.getAnnotationsMap());
@@ -397,14 +248,5 @@ public final class ContainerSpecGenerator {
         a.put(IMAGE_NAME, userSpecified.isEmpty() ? config.getImage().getImage() : userSpecified);
         a.put(CONTAINER_TYPE, "container");
         return a;
-    }
-
-    /** containerd falls back to {@code os.Hostname()} when the pod names none. */
-    private static String hostHostname() {
-        try {
-            return Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
-        } catch (IOException e) {
-            throw new UncheckedIOException("read the host's hostname", e);
-        }
     }
 }

@@ -37,7 +37,7 @@ import javax.net.ssl.X509TrustManager;
 /**
  * One {@link HttpClient} per distinct TLS configuration (skip_verify, CA files, client certs,
  * dial timeout), so a host's {@code skip_verify} never weakens another host. Redirects are not
- * followed by the client: {@link RegistryClient} follows them to drop credentials across hosts.
+ * followed by the client: {@link RegistryTransport} follows them to drop credentials across hosts.
  */
 final class HttpClients implements AutoCloseable {
     private static final Pattern PEM_KEY =
