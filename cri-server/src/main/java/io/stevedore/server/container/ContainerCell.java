@@ -92,7 +92,7 @@ final class ContainerCell {
             if (starting) throw refused("start", "it is already starting");
             var s = record.status();
             if (!s.canStart()) {
-                throw refused("start", "it is " + ContainerService.stateName(s.state()) + ", not created");
+                throw refused("start", "it is " + ContainerRecord.stateName(s.state()) + ", not created");
             }
             starting = true;
         } finally {

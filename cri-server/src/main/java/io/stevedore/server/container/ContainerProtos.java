@@ -23,7 +23,7 @@ final class ContainerProtos {
     private ContainerProtos() {}
 
     static Container container(ContainerRecord r) {
-        ContainerConfig cfg = ContainerService.config(r);
+        ContainerConfig cfg = r.criConfig();
         return Container.newBuilder()
                 .setId(r.id())
                 .setPodSandboxId(r.sandboxId())
@@ -39,7 +39,7 @@ final class ContainerProtos {
     }
 
     static ContainerStatus status(ContainerRecord r, Optional<Spec> spec) {
-        ContainerConfig cfg = ContainerService.config(r);
+        ContainerConfig cfg = r.criConfig();
         var s = r.status();
         var b = ContainerStatus.newBuilder()
                 .setId(r.id())

@@ -1,7 +1,10 @@
 package io.stevedore.server.container;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.stevedore.cri.v1.ContainerConfig;
 import io.stevedore.cri.v1.ContainerState;
+import io.stevedore.cri.v1.LinuxContainerResources;
 import io.stevedore.server.host.Procs;
 import java.util.List;
 import java.util.Objects;
@@ -60,6 +63,30 @@ public record ContainerRecord(ContainerMetadata meta, ContainerRecord.Status sta
         nested.set("meta", flat);
         nested.set("status", status);
         return nested;
+    }
+
+    /** The CRI config it was created with, and the resources of its last update. */
+    public ContainerConfig criConfig() {
+        try {
+            var cfg = ContainerConfig.parseFrom(config());
+            byte[] updated = status.resources();
+            if (updated.length == 0) return cfg;
+            var b = cfg.toBuilder();
+            b.getLinuxBuilder().setResources(LinuxContainerResources.parseFrom(updated));
+            return b.build();
+        } catch (InvalidProtocolBufferException e) {
+            throw new IllegalStateException("container \"" + id() + "\": stored config unreadable", e);
+        }
+    }
+
+    /** How messages name a state: created, running, exited. */
+    static String stateName(ContainerState s) {
+        return switch (s) {
+            case CONTAINER_CREATED -> "created";
+            case CONTAINER_RUNNING -> "running";
+            case CONTAINER_EXITED -> "exited";
+            default -> "unknown";
+        };
     }
 
     public ContainerRecord withStatus(Status s) {

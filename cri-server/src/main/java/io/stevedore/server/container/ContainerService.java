@@ -1,13 +1,10 @@
 package io.stevedore.server.container;
 
-import com.google.protobuf.ByteString;
-import com.google.protobuf.InvalidProtocolBufferException;
 import io.stevedore.cri.v1.ContainerConfig;
 import io.stevedore.cri.v1.ContainerFilter;
 import io.stevedore.cri.v1.ContainerState;
 import io.stevedore.cri.v1.ContainerStatus;
 import io.stevedore.cri.v1.LinuxContainerResources;
-import io.stevedore.oci.linux.Syscalls;
 import io.stevedore.oci.runtime.OciRuntime;
 import io.stevedore.oci.runtime.OciRuntimeException;
 import io.stevedore.oci.spec.Spec;
@@ -194,9 +191,6 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
                 env.sys());
     }
 
-    /** The result of ExecSync. */
-    public record ExecResult(ByteString stdout, ByteString stderr, int exitCode) {}
-
     /**
      * What an exec or attach session needs of a running container.
      *
@@ -212,7 +206,7 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
         return new StreamTarget(
                 r.id(),
                 r.sandboxId(),
-                config(r),
+                r.criConfig(),
                 env.runtime(r.sandboxId()),
                 env.bundle(r.id()),
                 env.shimDir(r.id()),
@@ -243,21 +237,6 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
         }
         return spec;
     }
-
-    /**
-     * A running container as a streaming session sees it.
-     *
-     * @param bundle its bundle directory (exec process files go there)
-     * @param shimDir the shim's socket directory ({@code attach.sock}, {@code ctl.sock})
-     */
-    record StreamTarget(
-            String id,
-            String sandboxId,
-            ContainerConfig config,
-            OciRuntime runtime,
-            Path bundle,
-            Path shimDir,
-            Syscalls sys) {}
 
     /**
      * ReopenContainerLog: the shim reopens the log file (after kubelet renamed it). Only a running
@@ -320,28 +299,5 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
         } catch (IOException | RuntimeException e) {
             return Optional.empty();
         }
-    }
-
-    /** The container's CRI config as created, with the resources of its last update. */
-    static ContainerConfig config(ContainerRecord r) {
-        try {
-            var cfg = ContainerConfig.parseFrom(r.config());
-            byte[] updated = r.status().resources();
-            if (updated.length == 0) return cfg;
-            var b = cfg.toBuilder();
-            b.getLinuxBuilder().setResources(LinuxContainerResources.parseFrom(updated));
-            return b.build();
-        } catch (InvalidProtocolBufferException e) {
-            throw new IllegalStateException("container \"" + r.id() + "\": stored config unreadable", e);
-        }
-    }
-
-    static String stateName(ContainerState s) {
-        return switch (s) {
-            case CONTAINER_CREATED -> "created";
-            case CONTAINER_RUNNING -> "running";
-            case CONTAINER_EXITED -> "exited";
-            default -> "unknown";
-        };
     }
 }

@@ -61,7 +61,7 @@ final class ContainerStarter {
         String id = r.id();
         Pods.Pod pod = env.pods().ready(r.sandboxId(), false);
         OciRuntime rt = env.runtimes().get(pod.runtimeHandler());
-        ContainerConfig cfg = ContainerService.config(r);
+        ContainerConfig cfg = r.criConfig();
         Path bundle = env.bundle(id);
         Path shimDir = Files.createDirectories(env.shimDir(id));
         Path logPath = r.logPath().isEmpty() ? bundle.resolve("container.log") : Path.of(r.logPath());

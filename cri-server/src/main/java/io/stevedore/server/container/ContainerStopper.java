@@ -73,7 +73,7 @@ final class ContainerStopper {
             }
             OciRuntime rt = env.runtime(r.sandboxId());
             if (timeoutSeconds > 0) {
-                int sig = Signals.stopSignal(ContainerService.config(r).getStopSignal(), imageStopSignal(r));
+                int sig = Signals.stopSignal(r.criConfig().getStopSignal(), imageStopSignal(r));
                 signalInit(rt, r, sig);
                 // A grace period is an int64 of seconds from the pod author; in nanoseconds it overflows
                 // past 292 years (and used to fail the stop with UNKNOWN after SIGTERM).

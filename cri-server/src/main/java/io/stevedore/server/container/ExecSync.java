@@ -31,7 +31,7 @@ final class ExecSync {
 
     private ExecSync() {}
 
-    static ContainerService.ExecResult run(
+    static ExecResult run(
             OciRuntime rt,
             String id,
             Path bundle,
@@ -74,7 +74,7 @@ final class ExecSync {
                                 .toStringUtf8()
                                 .strip());
             }
-            return new ContainerService.ExecResult(out.bytes(), err.bytes(), code);
+            return new ExecResult(out.bytes(), err.bytes(), code);
         } catch (OciRuntimeException e) {
             throw new IllegalStateException("exec in container \"" + id + "\": " + e.getMessage(), e);
         } catch (IOException e) {

@@ -24,7 +24,7 @@ final class StreamAttach {
 
     private StreamAttach() {}
 
-    static void run(ContainerService.StreamTarget t, CommandIo io) throws IOException {
+    static void run(StreamTarget t, CommandIo io) throws IOException {
         boolean tty = t.config().getTty();
         boolean stdinOnce = t.config().getStdinOnce();
         boolean withStdin = io.stdin() != null && t.config().getStdin();
@@ -77,7 +77,7 @@ final class StreamAttach {
         }
     }
 
-    private static void closeStdin(ContainerService.StreamTarget t, ShimAttach shim) {
+    private static void closeStdin(StreamTarget t, ShimAttach shim) {
         try {
             shim.closeStdin();
         } catch (IOException e) {
@@ -85,7 +85,7 @@ final class StreamAttach {
         }
     }
 
-    private static void resize(ContainerService.StreamTarget t, TerminalSizes sizes) {
+    private static void resize(StreamTarget t, TerminalSizes sizes) {
         try (ShimControl ctl = ShimControl.connect(t.shimDir().resolve("ctl.sock"))) {
             Optional<TerminalSizes.Size> s;
             while ((s = sizes.next()).isPresent()) {

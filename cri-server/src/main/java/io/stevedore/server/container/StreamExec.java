@@ -57,7 +57,7 @@ final class StreamExec {
 
     private StreamExec() {}
 
-    static int pipes(ContainerService.StreamTarget t, Process process, CommandIo io) throws Exception {
+    static int pipes(StreamTarget t, Process process, CommandIo io) throws Exception {
         String tag = Dirs.newId().substring(0, 16);
         Path processJson = t.bundle().resolve("exec-" + tag + ".json");
         Path pidFile = t.bundle().resolve("exec-" + tag + ".pid");
@@ -91,7 +91,7 @@ final class StreamExec {
         }
     }
 
-    static int terminal(ContainerService.StreamTarget t, Process process, CommandIo io) throws Exception {
+    static int terminal(StreamTarget t, Process process, CommandIo io) throws Exception {
         String tag = Dirs.newId().substring(0, 16);
         Path processJson = t.bundle().resolve("exec-" + tag + ".json");
         Path pidFile = t.bundle().resolve("exec-" + tag + ".pid");
@@ -245,7 +245,7 @@ final class StreamExec {
     }
 
     /** SIGKILL to an adopted exec process, through its pidfd (which no reused pid can redirect), and its descendants. */
-    private static void killTree(ContainerService.StreamTarget t, int pid, int pidfd) {
+    private static void killTree(StreamTarget t, int pid, int pidfd) {
         ProcessHandle.of(pid).ifPresent(h -> h.descendants().forEach(ProcessHandle::destroyForcibly));
         try {
             t.sys().pidfdSendSignal(pidfd, SIGKILL);

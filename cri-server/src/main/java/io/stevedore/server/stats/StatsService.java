@@ -68,7 +68,7 @@ public final class StatsService {
     }
 
     private ContainerStats stats(ContainerRecord r) {
-        ContainerConfig cfg = containerConfig(r);
+        ContainerConfig cfg = r.criConfig();
         Optional<CgroupSample> sample = r.status().state() == ContainerState.CONTAINER_RUNNING
                         && !r.cgroupsPath().isEmpty()
                 ? cgroups.read(r.cgroupsPath())
@@ -87,12 +87,7 @@ public final class StatsService {
     }
 
     private PodSandboxStats stats(SandboxRecord r) {
-        PodSandboxConfig cfg;
-        try {
-            cfg = PodSandboxConfig.parseFrom(r.config());
-        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
-            throw new IllegalStateException(e);
-        }
+        PodSandboxConfig cfg = r.metadata().config();
         Optional<CgroupSample> sample = cgroups.read(r.cgroupParent());
         var linux = LinuxPodSandboxStats.newBuilder()
                 .setCpu(cri.cpu("pod:" + r.id(), sample))
@@ -113,13 +108,5 @@ public final class StatsService {
                         .putAllAnnotations(cfg.getAnnotationsMap()))
                 .setLinux(linux)
                 .build();
-    }
-
-    private static ContainerConfig containerConfig(ContainerRecord r) {
-        try {
-            return ContainerConfig.parseFrom(r.config());
-        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
-            throw new IllegalStateException(e);
-        }
     }
 }
