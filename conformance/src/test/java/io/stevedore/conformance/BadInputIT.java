@@ -200,12 +200,22 @@ class BadInputIT {
                         PortMapping.newBuilder().setContainerPort(80).setProtocolValue(99)),
                 b -> b.addPortMappings(
                         PortMapping.newBuilder().setContainerPort(80).setHostIp("not-an-ip")),
-                b -> b.setLinux(LinuxPodSandboxConfig.newBuilder().putSysctls("net.ipv4.ip_forward", "1\nkernel.x=1")));
+                b -> b.setLinux(LinuxPodSandboxConfig.newBuilder().putSysctls("net.ipv4.ip_forward", "1\nkernel.x=1")),
+                b -> b.setLinux(LinuxPodSandboxConfig.newBuilder().putSysctls("kernel.panic", "1")),
+                // More than the pinner takes: its usage error used to come back as "Optional[...]".
+                b -> b.setLinux(LinuxPodSandboxConfig.newBuilder()
+                        .putAllSysctls(java.util.stream.IntStream.range(0, 129)
+                                .boxed()
+                                .collect(java.util.stream.Collectors.toMap(
+                                        i -> "net.ipv4.conf.eth" + i + ".forwarding", i -> "1")))));
         for (int i = 0; i < bad.size(); i++) {
             var edit = bad.get(i);
             var e = assertThrows(StatusRuntimeException.class, () -> runPod("bad", edit), "case " + i);
             assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode(), "case " + i);
             assertTrue(e.getStatus().getDescription().length() < 512, "echoed input is cut: case " + i);
+            assertFalse(
+                    e.getStatus().getDescription().contains("Optional["),
+                    e.getStatus().getDescription());
         }
     }
 

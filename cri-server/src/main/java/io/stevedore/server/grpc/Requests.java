@@ -57,6 +57,7 @@ public final class Requests {
         checkHostname(config.getHostname());
         checkPath(config.getLogDirectory(), "config.log_directory");
         checkCgroupParent(config.getLinux().getCgroupParent());
+        checkSysctls(config);
         config.getLinux().getSysctlsMap().forEach((k, v) -> {
             if (!printable(k) || k.isEmpty() || !printable(v) || k.length() > 253 || v.length() > 4096) {
                 throw new CriException.InvalidArgument("config.linux.sysctls: \"" + CriException.shown(k) + "\" = \""
@@ -64,6 +65,42 @@ public final class Requests {
             }
         });
         return config;
+    }
+
+    /** Sysctls per pod, at most: the pinner's bound. */
+    static final int MAX_SYSCTLS = 128;
+
+    /**
+     * Only sysctls of the namespaces the pod gets of its own (as runc checks them): {@code net.*}
+     * with its own network namespace, {@code kernel.shm*}, {@code kernel.msg*}, {@code kernel.sem*}
+     * and {@code fs.mqueue.*} with its own IPC namespace; anything else would change the host.
+     */
+    static void checkSysctls(PodSandboxConfig config) {
+        var sysctls = config.getLinux().getSysctlsMap();
+        if (sysctls.size() > MAX_SYSCTLS) {
+            throw new CriException.InvalidArgument(
+                    "config.linux.sysctls: " + sysctls.size() + " entries, at most " + MAX_SYSCTLS);
+        }
+        var ns = config.getLinux().getSecurityContext().getNamespaceOptions();
+        for (String key : sysctls.keySet()) {
+            String k = key.replace('/', '.');
+            boolean net = k.startsWith("net.");
+            boolean ipc = k.startsWith("kernel.shm")
+                    || k.startsWith("kernel.msg")
+                    || k.startsWith("kernel.sem")
+                    || k.startsWith("fs.mqueue.");
+            String why = !net && !ipc
+                    ? "is not a namespaced sysctl (net.*, kernel.shm*, kernel.msg*, kernel.sem*, fs.mqueue.*)"
+                    : net && ns.getNetwork() == io.stevedore.cri.v1.NamespaceMode.NODE
+                            ? "needs the pod's own network namespace"
+                            : ipc && ns.getIpc() == io.stevedore.cri.v1.NamespaceMode.NODE
+                                    ? "needs the pod's own IPC namespace"
+                                    : null;
+            if (why != null) {
+                throw new CriException.InvalidArgument(
+                        "config.linux.sysctls: \"" + CriException.shown(key) + "\" " + why);
+            }
+        }
     }
 
     /** The longest name, namespace or uid we take (a DNS subdomain, as Kubernetes names are). */
