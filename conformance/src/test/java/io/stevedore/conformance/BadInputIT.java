@@ -102,6 +102,9 @@ class BadInputIT {
         try {
             if (client != null) {
                 long afterKb = rssKb();
+                System.out.printf(
+                        "BadInputIT: daemon RSS %d MiB before the suite, %d MiB right after%n",
+                        rssBeforeKb >> 10, afterKb >> 10);
                 // The heap and the C library give a burst's memory back within seconds (HeapReturn).
                 Awaitility.await()
                         .atMost(Duration.ofSeconds(60))

@@ -12,13 +12,15 @@ import org.slf4j.LoggerFactory;
  * daemon runs with shrinks the heap only at a full collection, and a mostly idle daemon never
  * has one, so without this its RSS stayed 300 MB above where it started (issue 11).
  *
- * <p>Every {@code period}, when the committed heap is over {@code floor} and half as large again
- * as it was after the last collection this made, one full collection runs ({@code System.gc()}:
- * ~20 ms on the daemon's heap of metadata); with {@code -XX:-ShrinkHeapInSteps
- * -XX:MaxHeapFreeRatio=40} (bin/stevedore) it returns the free part at once. What the heap
- * "uses" cannot tell a burst from live data (the burst's dead arrays sit in the old generation
- * until a full collection), hence growth since the last one as the trigger; a heap that is big
- * because its live data is big is collected once, not every period. Memory the C
+ * <p>Every {@code period}, when the committed heap is over {@code floor}, one full collection runs
+ * ({@code System.gc()}: ~20 ms on the daemon's heap of metadata) if the heap has grown half again
+ * since the last one, or if the last one is {@link #BACKOFF_MIN} old; with {@code
+ * -XX:-ShrinkHeapInSteps -XX:MaxHeapFreeRatio=40} (bin/stevedore) it returns the free part at once.
+ * What the heap "uses" cannot tell a burst from live data (the burst's dead arrays sit in the old
+ * generation until a full collection), hence growth and age as the triggers. A collection made
+ * while a burst was still live returns little; the age trigger comes back for what it left. One
+ * that returns nothing (the live data is that big) doubles the wait before the next, up to {@link
+ * #BACKOFF_MAX}, so a big live heap is not collected every period. Memory the C
  * library keeps after direct buffers are freed goes back through the JVM's own {@code
  * -XX:TrimNativeHeapInterval}.
  */
@@ -28,6 +30,11 @@ final class HeapReturn implements AutoCloseable {
     private final MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
     private final long floor;
     private long committedAfterLast;
+    private long lastAt = System.nanoTime();
+    private Duration backoff = BACKOFF_MIN;
+
+    static final Duration BACKOFF_MIN = Duration.ofSeconds(30);
+    static final Duration BACKOFF_MAX = Duration.ofMinutes(10);
     private final Thread thread;
 
     private HeapReturn(Duration period, long floor) {
@@ -56,11 +63,19 @@ final class HeapReturn implements AutoCloseable {
     /** One check; true if it collected. */
     boolean checkOnce() {
         long committed = memory.getHeapMemoryUsage().getCommitted();
-        if (committed <= Math.max(floor, committedAfterLast + committedAfterLast / 2)) {
+        long now = System.nanoTime();
+        boolean grown = committed > committedAfterLast + committedAfterLast / 2;
+        boolean due = now - lastAt >= backoff.toNanos();
+        if (committed <= floor || !(grown || due)) {
             return false;
         }
         System.gc();
         committedAfterLast = memory.getHeapMemoryUsage().getCommitted();
+        lastAt = now;
+        boolean returned = committedAfterLast < committed - committed / 10;
+        backoff = returned
+                ? BACKOFF_MIN
+                : backoff.multipliedBy(2).compareTo(BACKOFF_MAX) > 0 ? BACKOFF_MAX : backoff.multipliedBy(2);
         log.atDebug()
                 .addKeyValue("committedBefore", committed)
                 .addKeyValue("committedAfter", committedAfterLast)
