@@ -90,9 +90,15 @@ final class ExitMonitor implements AutoCloseable {
             } else {
                 return;
             }
-            if (c.updateIf(ContainerRecord.Status::isRunning, exit, store::persist)) {
+            // The release is published with the exit, under the cell's lock: whoever sees the container
+            // exited (a remove) sees the release it must wait for.
+            var release = new CompletableFuture<Boolean>();
+            if (c.updateIf(ContainerRecord.Status::isRunning, exit, next -> {
+                store.persist(next);
+                c.released = release;
+            })) {
                 ExitFile.remove(env.exits(), id);
-                releaseInBackground(c, r);
+                releaseInto(release, r);
             }
         } catch (IOException e) {
             throw new UncheckedIOException("container \"" + id + "\": applying its exit: " + e.getMessage(), e);
@@ -130,7 +136,19 @@ final class ExitMonitor implements AutoCloseable {
 
     /** Runs {@link #release} in the background and remembers it on the cell. */
     void releaseInBackground(ContainerCell c, ContainerRecord r) {
-        c.released = CompletableFuture.supplyAsync(() -> release(r), Thread::startVirtualThread);
+        var release = new CompletableFuture<Boolean>();
+        c.released = release;
+        releaseInto(release, r);
+    }
+
+    private void releaseInto(CompletableFuture<Boolean> release, ContainerRecord r) {
+        Thread.startVirtualThread(() -> {
+            try {
+                release.complete(release(r));
+            } catch (RuntimeException | Error e) {
+                release.completeExceptionally(e);
+            }
+        });
     }
 
     /** {@code <runtime> delete --force} of the container's runtime state; whether it is gone. */

@@ -47,6 +47,8 @@ public final class Trash {
         } catch (AtomicMoveNotSupportedException crossDevice) {
             Dirs.deleteTree(p);
             return;
+        } catch (java.nio.file.NoSuchFileException goneMeanwhile) {
+            return; // deleted by someone else since the check: nothing to discard
         }
         deleteLater(target);
     }
