@@ -1,11 +1,17 @@
 package io.stevedore.server.container;
 
 import io.stevedore.cri.v1.ContainerState;
+import io.stevedore.oci.runtime.OciRuntime;
+import io.stevedore.oci.runtime.OciRuntimeException;
+import io.stevedore.oci.runtime.OciState;
+import io.stevedore.server.host.Procs;
 import io.stevedore.server.state.Dirs;
+import io.stevedore.shim.ExitFile;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -50,6 +56,9 @@ final class ContainerRecovery {
         var mounted = new HashSet<>(Dirs.mountPoints());
         for (ContainerCell c : store.all()) {
             try {
+                if (c.record().status().canStart()) {
+                    interruptedStart(c);
+                }
                 ContainerState before = c.record().status().state();
                 exits.reconcile(c);
                 ContainerRecord r = c.record();
@@ -84,6 +93,81 @@ final class ContainerRecovery {
             if (!owned.contains(id)) {
                 Files.deleteIfExists(p); // left by a crash between an exit and its container's removal
             }
+        }
+    }
+
+    /**
+     * A CREATED container whose shim exists: the daemon died during its StartContainer, after the
+     * shim ran {@code <runtime> create} (issue 13's ghosts: a process running that no list showed
+     * as running, and a kubelet would start a second copy). The runtime says how far it got: a
+     * running or stopped container is recorded as started (and its exit, if any, applied next); one
+     * only created is deleted, so the kubelet's next StartContainer starts it afresh.
+     */
+    private void interruptedStart(ContainerCell c) {
+        String id = c.id();
+        Path shimPidFile = env.shimDir(id).resolve("shim.pid");
+        if (!Files.exists(shimPidFile)) return;
+        OciRuntime rt = env.runtime(c.record().sandboxId());
+        Optional<OciState> state;
+        try {
+            state = rt.state(id);
+        } catch (OciRuntimeException e) {
+            log.atWarn().addKeyValue("id", id).log("runtime state after an interrupted start: {}", e.getMessage());
+            return;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        }
+        if (state.isEmpty()) return;
+        int shimPid = readPid(shimPidFile);
+        switch (state.get().status()) {
+            case RUNNING, STOPPED, PAUSED, PAUSING -> {
+                int pid = state.get().pid();
+                long pidStart = pid > 0 ? Procs.startTime(pid) : 0;
+                long shimStart = Procs.startTime(shimPid);
+                long at = env.now();
+                c.update(s -> s.started(pid, pidStart, shimPid, shimStart, at), store::persist);
+                log.atWarn()
+                        .addKeyValue("id", id)
+                        .addKeyValue("pid", pid)
+                        .log(
+                                "container found {} after an interrupted start: recorded as started",
+                                state.get().status());
+            }
+            default -> {
+                ExitMonitor.deleteQuietly(rt, id); // kills the init waiting to be started
+                // The shim writes an exit file for that init and exits: wait for it, so that file
+                // cannot turn up after the next StartContainer and pass for its exit.
+                long shimStart = Procs.startTime(shimPid);
+                long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+                try {
+                    while (Procs.alive(shimPid, shimStart) && System.nanoTime() < deadline) {
+                        env.sys().reap(shimPid);
+                        Thread.sleep(10);
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+                try {
+                    ExitFile.remove(env.exits(), id);
+                    Dirs.deleteTree(env.shimDir(id));
+                } catch (IOException e) {
+                    log.atWarn().addKeyValue("id", id).setCause(e).log("cleaning an interrupted start failed");
+                }
+                if (shimPid > 0) env.sys().reap(shimPid);
+                log.atWarn()
+                        .addKeyValue("id", id)
+                        .log("container created but never started: its runtime state is deleted");
+            }
+        }
+    }
+
+    private static int readPid(Path f) {
+        try {
+            return Integer.parseInt(Files.readString(f).strip());
+        } catch (IOException | NumberFormatException e) {
+            return 0;
         }
     }
 

@@ -242,6 +242,26 @@ class ContainerLifecycleTest {
     }
 
     @Test
+    void recovery_aStartCutShortAfterTheShimRan_isRecordedAsStarted_notHidden() throws Exception {
+        String id = h.create("web");
+        svc().start(id);
+        h.service.close(); // the daemon dies ...
+        // ... before it stored the start: the record still says CREATED, the container runs.
+        Path record = h.env.layout().containerRecords().resolve(id + ".json");
+        var json = (com.fasterxml.jackson.databind.node.ObjectNode)
+                new com.fasterxml.jackson.databind.ObjectMapper().readTree(record.toFile());
+        var status = (com.fasterxml.jackson.databind.node.ObjectNode)
+                json.get("record").get("status");
+        status.put("state", "CONTAINER_CREATED").put("pid", 0).put("shimPid", 0).put("startedAt", 0);
+        Files.writeString(record, json.toString());
+        h.service = null;
+        h.open();
+        assertEquals(ContainerState.CONTAINER_RUNNING, state(id), "its process runs: listed as running");
+        svc().stop(id, 10);
+        assertEquals(143, svc().status(id).getExitCode());
+    }
+
+    @Test
     void recovery_readsARecordOfTheOlderFormat_andLeavesAnUnknownOneAndItsFilesAlone() throws Exception {
         String old = h.create("old");
         String future = h.create("future");

@@ -58,7 +58,18 @@ final class FakeOciRuntime implements OciRuntime {
 
     @Override
     public Optional<OciState> state(String id) {
-        return Optional.empty();
+        FakeShims.Run run = shims.runs.get(id);
+        if (run == null) return Optional.empty();
+        boolean alive = run.init().isAlive();
+        return Optional.of(new OciState(
+                "1.0.2",
+                id,
+                alive ? OciState.Status.RUNNING : OciState.Status.STOPPED,
+                alive ? (int) run.init().pid() : 0,
+                Path.of("/fake/bundle"),
+                null,
+                null,
+                null));
     }
 
     @Override
