@@ -120,6 +120,8 @@ class BadInputIT {
             if (daemon != null) assertEquals(0, daemon.terminate());
             assertEquals(List.of(), PodContainerIT.mountsUnder(dir), "no mount left behind");
         } finally {
+            // A failed check above must not leave the daemon running.
+            if (daemon != null && daemon.process().isAlive()) daemon.terminate();
             if (registry != null) registry.close();
             PodContainerIT.run("ip", "link", "del", BRIDGE);
             LiveDaemon.deleteTree(Path.of("/var/lib/cni/networks", NETWORK));
