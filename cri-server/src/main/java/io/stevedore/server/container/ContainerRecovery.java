@@ -119,7 +119,7 @@ final class ContainerRecovery {
             return;
         }
         if (state.isEmpty()) return;
-        int shimPid = readPid(shimPidFile);
+        int shimPid = Procs.readPidFile(shimPidFile);
         switch (state.get().status()) {
             case RUNNING, STOPPED, PAUSED, PAUSING -> {
                 int pid = state.get().pid();
@@ -160,14 +160,6 @@ final class ContainerRecovery {
                         .addKeyValue("id", id)
                         .log("container created but never started: its runtime state is deleted");
             }
-        }
-    }
-
-    private static int readPid(Path f) {
-        try {
-            return Integer.parseInt(Files.readString(f).strip());
-        } catch (IOException | NumberFormatException e) {
-            return 0;
         }
     }
 

@@ -85,7 +85,7 @@ final class ContainerStarter {
             failed(c, msg);
             throw new IllegalStateException("start container \"" + id + "\": " + msg, e);
         }
-        int shimPid = readPid(spec.shimPidFile());
+        int shimPid = Procs.readPidFile(spec.shimPidFile());
         long shimStart = Procs.startTime(shimPid);
         // The shim holds the created init as its child, unreaped: this is its start time.
         long pidStart = Procs.startTime(started.pid());
@@ -122,14 +122,6 @@ final class ContainerStarter {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!Files.exists(ExitFile.path(env.exits(), id)) && System.nanoTime() < deadline) {
             Thread.sleep(10);
-        }
-    }
-
-    private static int readPid(Path f) {
-        try {
-            return Integer.parseInt(Files.readString(f).strip());
-        } catch (IOException | NumberFormatException e) {
-            return 0;
         }
     }
 }

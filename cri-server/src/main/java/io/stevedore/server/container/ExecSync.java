@@ -103,12 +103,8 @@ final class ExecSync {
 
     /** SIGKILL to the exec'd process and every descendant; returns its pid, or 0 if unknown. */
     static int killTree(Path pidFile) {
-        int pid;
-        try {
-            pid = Integer.parseInt(Files.readString(pidFile).strip());
-        } catch (IOException | NumberFormatException e) {
-            return 0;
-        }
+        int pid = io.stevedore.server.host.Procs.readPidFile(pidFile);
+        if (pid <= 0) return 0;
         ProcessHandle.of(pid).ifPresent(h -> {
             List<ProcessHandle> tree = new ArrayList<>(h.descendants().toList());
             h.destroyForcibly();

@@ -51,6 +51,15 @@ public final class Procs {
         }
     }
 
+    /** The pid a pid file holds (as runtimes and the shim write them); 0 when it is absent or not a pid. */
+    public static int readPidFile(Path file) {
+        try {
+            return Integer.parseInt(Files.readString(file).strip());
+        } catch (IOException | NumberFormatException e) {
+            return 0;
+        }
+    }
+
     private static String stat(int pid) {
         try {
             return Files.readString(Path.of("/proc", Integer.toString(pid), "stat"));
