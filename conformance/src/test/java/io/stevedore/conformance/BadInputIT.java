@@ -45,6 +45,8 @@ class BadInputIT {
     static final java.util.Map<String, java.util.Set<Status.Code>> CODES =
             new java.util.concurrent.ConcurrentHashMap<>();
 
+    static final BridgeNetwork NET = new BridgeNetwork(NETWORK, BRIDGE, "10.126.0.0/24");
+
     static Path dir;
     static TestRegistry registry;
     static DaemonProcess daemon;
@@ -57,15 +59,8 @@ class BadInputIT {
         dir = Files.createTempDirectory("sd-bad-");
         registry = TestRegistry.start();
         image = BusyboxImage.push(new TestImages(registry), "test/busybox", "1").reference();
-        Path cni = Files.createDirectories(dir.resolve("cni"));
-        Files.writeString(cni.resolve("10-test.conflist"), """
-        {"cniVersion": "1.0.0", "name": "%s", "plugins": [
-          {"type": "bridge", "bridge": "%s", "isGateway": true,
-           "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.126.0.0/24"}]]}}]}
-        """.formatted(NETWORK, BRIDGE));
-        Files.writeString(dir.resolve("stevedore.toml"), "[cni]\nconf_dir = \"" + cni + "\"\n");
-        daemon = DaemonProcess.start(
-                dir.resolve("d"), "--config", dir.resolve("stevedore.toml").toString());
+        Path config = NET.writeConfig(dir);
+        daemon = DaemonProcess.start(dir.resolve("d"), "--config", config.toString());
         client = CriClient.connect(daemon.socket(), new CodeRecorder());
         client.images()
                 .pullImage(PullImageRequest.newBuilder()
@@ -123,8 +118,7 @@ class BadInputIT {
             // A failed check above must not leave the daemon running.
             if (daemon != null && daemon.process().isAlive()) daemon.terminate();
             if (registry != null) registry.close();
-            PodContainerIT.run("ip", "link", "del", BRIDGE);
-            LiveDaemon.deleteTree(Path.of("/var/lib/cni/networks", NETWORK));
+            NET.remove();
             LiveDaemon.deleteTree(dir);
         }
     }

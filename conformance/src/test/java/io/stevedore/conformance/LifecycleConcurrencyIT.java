@@ -52,6 +52,8 @@ class LifecycleConcurrencyIT {
     /** What A's trap prints: the daemon has sent the stop signal, so the stop is in its grace wait. */
     static final String TERM_SEEN = "stop signal received, ignored";
 
+    static final BridgeNetwork NET = new BridgeNetwork(NETWORK, BRIDGE, SUBNET);
+
     static Path dir;
     static TestRegistry registry;
     static DaemonProcess daemon;
@@ -63,15 +65,8 @@ class LifecycleConcurrencyIT {
         dir = Files.createTempDirectory("sd-lcc-");
         registry = TestRegistry.start();
         image = BusyboxImage.push(new TestImages(registry), "test/busybox", "1").reference();
-        Path cni = Files.createDirectories(dir.resolve("cni"));
-        Files.writeString(cni.resolve("10-test.conflist"), """
-        {"cniVersion": "1.0.0", "name": "%s", "plugins": [
-          {"type": "bridge", "bridge": "%s", "isGateway": true,
-           "ipam": {"type": "host-local", "ranges": [[{"subnet": "%s"}]]}}]}
-        """.formatted(NETWORK, BRIDGE, SUBNET));
-        Files.writeString(dir.resolve("stevedore.toml"), "[cni]\nconf_dir = \"" + cni + "\"\n");
-        daemon = DaemonProcess.start(
-                dir.resolve("d"), "--config", dir.resolve("stevedore.toml").toString());
+        Path config = NET.writeConfig(dir);
+        daemon = DaemonProcess.start(dir.resolve("d"), "--config", config.toString());
         client = CriClient.connect(daemon.socket());
         client.images()
                 .pullImage(PullImageRequest.newBuilder()
@@ -108,8 +103,7 @@ class LifecycleConcurrencyIT {
             assertEquals(List.of(), shimsOfThisTest(), "no shim outlives the daemon");
         } finally {
             if (registry != null) registry.close();
-            PodContainerIT.run("ip", "link", "del", BRIDGE);
-            LiveDaemon.deleteTree(Path.of("/var/lib/cni/networks", NETWORK));
+            NET.remove();
             LiveDaemon.deleteTree(dir);
         }
         assertFalse(Files.exists(Path.of("/sys/class/net", BRIDGE)), "the bridge is deleted");
