@@ -48,11 +48,12 @@ final class ContainerRecovery {
             log.atError()
                     .addKeyValue("file", p)
                     .setCause(e)
-                    .log("container record unreadable: the container is left as it is, unmanaged");
+                    .log("container record unreadable (set aside at {}): the container is left as it is, unmanaged", p);
         })) {
             store.add(r);
             store.reserve(r.name(), r.id());
         }
+        unreadable.addAll(store.setAside());
         var mounted = new HashSet<>(Dirs.mountPoints());
         for (ContainerCell c : store.all()) {
             try {

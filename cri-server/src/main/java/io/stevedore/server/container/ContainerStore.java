@@ -31,6 +31,11 @@ final class ContainerStore {
         return records.loadAll(bad);
     }
 
+    /** The ids of records set aside as unreadable by an earlier start (see {@link RecordStore#setAside}). */
+    java.util.Set<String> setAside() throws IOException {
+        return records.setAside();
+    }
+
     /** Reserves {@code name} for {@code id}; the current holder when another id has it. */
     Optional<String> reserve(String name, String id) {
         return names.reserve(name, id);

@@ -12,9 +12,12 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.BiConsumer;
 
 /**
@@ -27,7 +30,10 @@ import java.util.function.BiConsumer;
  * older version (a bare record, written before versions existed, is version 1) goes through the
  * store's {@link Migration} when it is loaded; a file of a newer version than the store knows is
  * refused with {@link UnknownVersion}, and left where it is: a newer daemon wrote it, and an older
- * one must not guess at it, nor delete what it describes.
+ * one must not guess at it, nor delete what it describes. A file that cannot be read at all (torn
+ * by a disk, edited by hand) is moved aside to {@code <dir>/unreadable/}, where an operator finds
+ * it; its id is still reported by {@link #setAside}, so what it describes is never taken for a
+ * leftover.
  *
  * @param <T> the record type (a Jackson-serializable record)
  */
@@ -35,6 +41,7 @@ public final class RecordStore<T> {
     private static final ObjectMapper JSON =
             new ObjectMapper().disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
     private static final String SUFFIX = ".json";
+    private static final String ASIDE = "unreadable";
 
     /** The version of a bare record, from before files carried one. */
     public static final int UNVERSIONED = 1;
@@ -113,7 +120,8 @@ public final class RecordStore<T> {
     /**
      * Every stored record; unreadable files are handed to {@code bad} (with the reason: an {@link
      * UnknownVersion} for a record from a newer daemon) and skipped, so one corrupt record never stops
-     * the daemon. Leftover temp files are deleted.
+     * the daemon. A corrupt one is moved aside first, and {@code bad} gets the path it has now; one
+     * of a newer version stays. Leftover temp files are deleted.
      */
     public List<T> loadAll(BiConsumer<Path, Exception> bad) throws IOException {
         var out = new ArrayList<T>();
@@ -127,13 +135,44 @@ public final class RecordStore<T> {
                         out.add(read(p));
                     } catch (NoSuchFileException e) {
                         // removed concurrently: nothing to load
-                    } catch (IOException | RuntimeException e) {
+                    } catch (UnknownVersion e) {
                         bad.accept(p, e);
+                    } catch (IOException | RuntimeException e) {
+                        bad.accept(moveAside(p), e);
                     }
                 }
             }
         }
         return out;
+    }
+
+    /**
+     * The ids of the records moved aside by this or an earlier start (those of a newer version,
+     * left in place, are reported by {@link #loadAll} each time). Recovery leaves what they own
+     * alone.
+     */
+    public Set<String> setAside() throws IOException {
+        Set<String> ids = new TreeSet<>();
+        Path d = dir.resolve(ASIDE);
+        if (!Files.isDirectory(d)) return ids;
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(d, "*" + SUFFIX)) {
+            for (Path p : ds) {
+                String name = p.getFileName().toString();
+                ids.add(name.substring(0, name.length() - SUFFIX.length()));
+            }
+        }
+        return ids;
+    }
+
+    private Path moveAside(Path p) {
+        try {
+            Path aside = Files.createDirectories(dir.resolve(ASIDE)).resolve(p.getFileName());
+            Files.move(p, aside, StandardCopyOption.REPLACE_EXISTING);
+            syncDir();
+            return aside;
+        } catch (IOException e) {
+            return p; // left where it is: still never taken for a leftover
+        }
     }
 
     private T read(Path p) throws IOException {

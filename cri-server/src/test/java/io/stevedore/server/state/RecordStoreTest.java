@@ -148,9 +148,17 @@ class RecordStoreTest {
         List<Rec> all = s.loadAll(bad::accept);
 
         assertEquals(List.of("good"), all.stream().map(Rec::id).toList());
-        assertEquals(List.of(empty, torn), bad.paths.stream().sorted().toList());
+        Path aside = dir.resolve("records/unreadable");
+        assertEquals(
+                List.of(aside.resolve("empty.json"), aside.resolve("torn.json")),
+                bad.paths.stream().sorted().toList());
         bad.errors.forEach(e -> assertInstanceOf(IOException.class, e));
-        assertTrue(Files.exists(torn), "a corrupt record is kept for the operator, not deleted");
+        assertFalse(Files.exists(torn), "moved aside");
+        assertTrue(Files.exists(aside.resolve("torn.json")), "a corrupt record is kept for the operator, not deleted");
+        assertEquals(java.util.Set.of("empty", "torn"), s.setAside(), "and its id stays known");
+        assertEquals(
+                List.of("good"), s.loadAll(bad::accept).stream().map(Rec::id).toList(), "the next load as well");
+        assertEquals(2, bad.paths.size(), "a record set aside is reported once, when it is set aside");
     }
 
     @Test
@@ -163,7 +171,7 @@ class RecordStoreTest {
         List<Rec> all = s.loadAll(bad::accept);
 
         assertEquals(List.of(), all);
-        assertEquals(List.of(noId), bad.paths);
+        assertEquals(List.of(dir.resolve("records/unreadable/noid.json")), bad.paths);
     }
 
     @Test
