@@ -35,6 +35,7 @@ import io.stevedore.server.image.unpack.LayerUnpacker;
 import io.stevedore.server.info.CniNetworkReadiness;
 import io.stevedore.server.info.RuntimeInfoService;
 import io.stevedore.server.sandbox.SandboxService;
+import io.stevedore.server.state.Failpoints;
 import io.stevedore.server.state.StateLayout;
 import io.stevedore.server.stats.CgroupStats;
 import io.stevedore.server.stats.StatsService;
@@ -86,6 +87,8 @@ public final class CriDaemon implements AutoCloseable {
     /** Locks the state, binds the socket, recovers, and starts answering. */
     public void start() throws DaemonStartException {
         try {
+            List<String> armed = Failpoints.armed(); // refuses an unknown name before anything starts
+            if (!armed.isEmpty()) log.atWarn().log("failpoints armed (crash tests only): {}", armed);
             createPrivateDir(config.root());
             createPrivateDir(config.runRoot());
             lock = StateLock.acquire(config.root());

@@ -16,6 +16,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -164,6 +165,22 @@ public final class Pinns {
      */
     public void remove(String sandboxId) throws PinnsException, InterruptedException {
         run("remove pinned namespaces of sandbox \"" + sandboxId + "\"", removeCommand(sandboxId));
+    }
+
+    /**
+     * The sandbox ids that have a pin file of any kind under the pin directory, pinned or a
+     * leftover: what recovery compares with the pods it knows.
+     */
+    public Set<String> pinnedIds() throws IOException {
+        Set<String> ids = new TreeSet<>();
+        for (Kind k : Kind.values()) {
+            Path dir = pinDir.resolve(k.dirName());
+            if (!Files.isDirectory(dir)) continue;
+            try (Stream<Path> s = Files.list(dir)) {
+                s.map(p -> p.getFileName().toString()).forEach(ids::add);
+            }
+        }
+        return ids;
     }
 
     /**

@@ -8,6 +8,7 @@ import io.stevedore.oci.spec.SpecJson;
 import io.stevedore.server.error.CriException;
 import io.stevedore.server.image.store.ImageRecord;
 import io.stevedore.server.state.Dirs;
+import io.stevedore.server.state.Failpoints;
 import io.stevedore.server.state.Undo;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -68,6 +69,7 @@ final class ContainerCreator {
             Path rootPath = bundle.resolve("rootfs");
             env.rootfs().mount(env.images().layers(image), layer.resolve("upper"), layer.resolve("work"), rootPath);
             undo.push(() -> env.rootfs().unmount(rootPath));
+            Failpoints.hit(Failpoints.CTR_CREATE_AFTER_MOUNT);
             Spec spec =
                     env.specs().generate(id, cfg, pod.context(), env.images().config(image), rootPath);
             SpecJson.write(spec, bundle.resolve("config.json"));
@@ -99,6 +101,7 @@ final class ContainerCreator {
             store.persist(record);
             store.add(record);
             undo.commit();
+            Failpoints.hit(Failpoints.CTR_CREATE_AFTER_RECORD);
             return id;
         } catch (IOException | RuntimeException | StackOverflowError | OutOfMemoryError e) {
             if (e instanceof Error err) throw err;

@@ -6,6 +6,7 @@ import io.stevedore.oci.runtime.OciRuntimeException;
 import io.stevedore.server.error.CriException;
 import io.stevedore.server.host.Procs;
 import io.stevedore.server.host.Signals;
+import io.stevedore.server.state.Failpoints;
 import io.stevedore.shim.ExitFile;
 import io.stevedore.shim.ShimException;
 import io.stevedore.shim.ShimSpec;
@@ -77,6 +78,7 @@ final class ContainerStarter {
                 cfg.getTty(),
                 cfg.getStdin());
         ShimStarted started;
+        Failpoints.hit(Failpoints.CTR_START_BEFORE_SHIM);
         try {
             started = env.shims().start(spec);
         } catch (ShimException e) {
@@ -91,6 +93,7 @@ final class ContainerStarter {
         long pidStart = Procs.startTime(started.pid());
         // Taken before the process can run, so a quick exit never finishes before it started.
         long startedAt = env.now();
+        Failpoints.hit(Failpoints.CTR_START_AFTER_SHIM);
         try {
             rt.start(id);
         } catch (OciRuntimeException e) {
@@ -102,6 +105,7 @@ final class ContainerStarter {
             failed(c, e.runtimeMessage());
             throw new IllegalStateException("start container \"" + id + "\": " + e.getMessage(), e);
         }
+        Failpoints.hit(Failpoints.CTR_START_AFTER_RUNTIME_START);
         c.update(s -> s.started(started.pid(), pidStart, shimPid, shimStart, startedAt), store::persist);
     }
 

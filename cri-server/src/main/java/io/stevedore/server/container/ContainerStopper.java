@@ -7,6 +7,7 @@ import io.stevedore.oci.spec.SpecJson;
 import io.stevedore.server.error.CriException;
 import io.stevedore.server.host.Procs;
 import io.stevedore.server.host.Signals;
+import io.stevedore.server.state.Failpoints;
 import io.stevedore.server.state.Trash;
 import io.stevedore.shim.ExitFile;
 import java.io.IOException;
@@ -75,6 +76,7 @@ final class ContainerStopper {
             if (timeoutSeconds > 0) {
                 int sig = Signals.stopSignal(r.criConfig().getStopSignal(), imageStopSignal(r));
                 signalInit(rt, r, sig);
+                Failpoints.hit(Failpoints.CTR_STOP_AFTER_SIGNAL);
                 // A grace period is an int64 of seconds from the pod author; in nanoseconds it overflows
                 // past 292 years (and used to fail the stop with UNKNOWN after SIGTERM).
                 var grace = Duration.ofSeconds(Math.min(timeoutSeconds, MAX_STOP_TIMEOUT_S));
@@ -125,8 +127,10 @@ final class ContainerStopper {
             if (r.status().ran() && (released == null || !released.join())) {
                 exits.deleteRuntimeState(r);
             }
+            Failpoints.hit(Failpoints.CTR_REMOVE_AFTER_RUNTIME_DELETE);
             String cid = r.id();
             env.rootfs().unmount(env.bundle(cid).resolve("rootfs"));
+            Failpoints.hit(Failpoints.CTR_REMOVE_AFTER_UNMOUNT);
             bundleTrash.discard(env.bundle(cid));
             bundleTrash.discard(env.shimDir(cid));
             layerTrash.discard(env.layer(cid));

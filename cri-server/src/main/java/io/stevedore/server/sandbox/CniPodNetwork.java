@@ -3,6 +3,7 @@ package io.stevedore.server.sandbox;
 import io.stevedore.cni.CniClient;
 import io.stevedore.cni.CniConfDir;
 import io.stevedore.cni.CniException;
+import io.stevedore.cni.GcAttachment;
 import io.stevedore.cni.NetworkConfigList;
 import io.stevedore.cni.NetworkConfigs;
 import io.stevedore.cni.PortMapping;
@@ -16,6 +17,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A pod's network through CNI: the first network of the config dir on {@code eth0}. Port
@@ -56,6 +58,24 @@ final class CniPodNetwork implements PodNetwork {
             cni.delete(net, runtimeConf(sandboxId, netns, cfg));
         } catch (CniException e) {
             throw new IllegalStateException("tear down network of sandbox \"" + sandboxId + "\": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void collectGarbage(Set<String> attached) {
+        NetworkConfigList net;
+        try {
+            confDir.reload();
+            net = confDir.require();
+        } catch (CniException e) {
+            return; // no network configured: nothing can be attached through one
+        }
+        try {
+            cni.gc(
+                    net,
+                    attached.stream().map(id -> new GcAttachment(id, "eth0")).toList());
+        } catch (CniException e) {
+            throw new IllegalStateException("CNI GC of network \"" + net.name() + "\": " + e.getMessage(), e);
         }
     }
 

@@ -23,6 +23,9 @@ import java.util.concurrent.TimeUnit;
  * puts its pause container.
  */
 final class ExecPauseLauncher implements PauseLauncher {
+    /** The pause's command name, as {@code /proc/<pid>/comm} shows it (it names itself so). */
+    private static final String COMM = "pause";
+
     private final Path binary;
     private final Path emptyRoot;
     private final PodCgroups cgroups;
@@ -54,6 +57,60 @@ final class ExecPauseLauncher implements PauseLauncher {
     @Override
     public boolean isRunning(Started pause) {
         return Procs.alive(pause.pid(), pause.startTime());
+    }
+
+    /**
+     * {@inheritDoc} Found by what only this daemon's pauses share: the command name and the root
+     * they are chrooted into ({@code <run_root>/pause-root}), so another daemon's are never taken.
+     */
+    @Override
+    public List<Started> running() {
+        var found = new ArrayList<Started>();
+        try (var procs = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
+            for (Path p : procs) {
+                if (isOurs(p)) {
+                    int pid = Integer.parseInt(p.getFileName().toString());
+                    long start = Procs.startTime(pid);
+                    if (Procs.alive(pid, start)) found.add(new Started(pid, start));
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("list pause processes: " + e.getMessage(), e);
+        }
+        return found;
+    }
+
+    private boolean isOurs(Path proc) {
+        try {
+            return Files.readString(proc.resolve("comm")).strip().equals(COMM)
+                    && Files.readSymbolicLink(proc.resolve("root")).equals(emptyRoot);
+        } catch (IOException e) {
+            return false; // gone, or a kernel thread
+        }
+    }
+
+    @Override
+    public void killStray(Started pause) {
+        String cgroup = cgroupOf(pause.pid());
+        try {
+            kill(pause, cgroup);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CriException.Unavailable("stop a stray pause (pid " + pause.pid() + "): interrupted", e);
+        }
+    }
+
+    /** The cgroupfs path of {@code pid} (its first hierarchy's), or empty when unknown. */
+    private static String cgroupOf(int pid) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", Integer.toString(pid), "cgroup"))) {
+                String path = line.substring(line.indexOf(':', line.indexOf(':') + 1) + 1);
+                if (!path.equals("/")) return path;
+            }
+        } catch (IOException | IndexOutOfBoundsException e) {
+            // gone
+        }
+        return "";
     }
 
     private Started spawn(SandboxMetadata sb) throws IOException, InterruptedException {
@@ -113,6 +170,10 @@ final class ExecPauseLauncher implements PauseLauncher {
     }
 
     private void kill(SandboxMetadata sb, Started pause) throws InterruptedException {
+        kill(pause, cgroup(sb));
+    }
+
+    private void kill(Started pause, String cgroup) throws InterruptedException {
         if (Procs.alive(pause.pid(), pause.startTime())) {
             ProcessHandle.of(pause.pid()).ifPresent(ProcessHandle::destroyForcibly);
         }
@@ -122,6 +183,6 @@ final class ExecPauseLauncher implements PauseLauncher {
             Thread.sleep(1);
         }
         sys.reap(pause.pid()); // our zombie (adopted), if it became one between the checks
-        cgroups.remove(cgroup(sb));
+        if (!cgroup.isEmpty()) cgroups.remove(cgroup);
     }
 }

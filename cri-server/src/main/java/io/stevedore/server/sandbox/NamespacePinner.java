@@ -27,4 +27,13 @@ public interface NamespacePinner {
 
     /** Whether {@code pin} still holds a namespace (it vanishes with a reboot, or a lost tmpfs). */
     boolean isPinned(Path pin);
+
+    /** Where the network namespace of {@code sandboxId} is (or would be) pinned. */
+    Path netnsPin(String sandboxId);
+
+    /**
+     * Every sandbox id with a pin of any kind, held or a leftover file: recovery releases those of
+     * no pod.
+     */
+    Set<String> pinnedIds();
 }

@@ -1,5 +1,7 @@
 package io.stevedore.server.sandbox;
 
+import java.util.List;
+
 /**
  * The pod's infra process: PID 1 of the pod's shared PID namespace, which exists only for pods
  * that share one (every other pod runs without a pause).
@@ -19,4 +21,13 @@ public interface PauseLauncher {
 
     /** Whether {@code pause} is still that process, and has not exited. */
     boolean isRunning(Started pause);
+
+    /**
+     * Every pause of this daemon's that runs now, recorded by a pod or not: a start cut short by a
+     * crash after the spawn leaves one no pod names.
+     */
+    List<Started> running();
+
+    /** Kills a pause no pod names, and removes the cgroup it is in. Idempotent. */
+    void killStray(Started pause);
 }

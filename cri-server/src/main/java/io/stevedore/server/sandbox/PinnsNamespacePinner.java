@@ -55,6 +55,20 @@ final class PinnsNamespacePinner implements NamespacePinner {
         }
     }
 
+    @Override
+    public Path netnsPin(String sandboxId) {
+        return pinns.pinPath(sandboxId, Pinns.Kind.NET);
+    }
+
+    @Override
+    public Set<String> pinnedIds() {
+        try {
+            return pinns.pinnedIds();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("list pinned namespaces: " + e.getMessage(), e);
+        }
+    }
+
     private static CriException interrupted(String action, InterruptedException e) {
         Thread.currentThread().interrupt();
         return new CriException.Unavailable(action + ": interrupted", e);

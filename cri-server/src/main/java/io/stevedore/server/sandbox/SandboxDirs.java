@@ -1,5 +1,7 @@
 package io.stevedore.server.sandbox;
 
+import io.stevedore.cri.v1.PodSandboxConfig;
+import io.stevedore.oci.fs.AtomicFiles;
 import io.stevedore.oci.linux.Syscalls;
 import io.stevedore.server.state.Dirs;
 import io.stevedore.server.state.StateLayout;
@@ -8,6 +10,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -22,6 +27,7 @@ import org.slf4j.LoggerFactory;
 final class SandboxDirs {
     private static final Logger log = LoggerFactory.getLogger(SandboxDirs.class);
     private static final String SHM_OPTIONS = "mode=1777,size=65536k";
+    private static final String RUN_CONFIG = "run-config.pb";
 
     private final Path stateRoot;
     private final Path runRoot;
@@ -49,9 +55,43 @@ final class SandboxDirs {
         return Files.createDirectories(runRoot.resolve(id));
     }
 
+    /**
+     * Writes the config of a pod whose run begins into its state directory, before the run acquires
+     * anything: a run cut short by a crash is given back from it (its CNI DEL needs the pod's
+     * config). Atomic, not flushed: what a power loss takes with it (the run root's pins and shm)
+     * needs no giving back.
+     */
+    void writeRunConfig(String id, PodSandboxConfig cfg) throws IOException {
+        AtomicFiles.write(state(id).resolve(RUN_CONFIG), cfg.toByteArray(), 0600, AtomicFiles.Durability.ATOMIC_ONLY);
+    }
+
+    /** The config {@link #writeRunConfig} wrote for {@code id}; empty when missing or unreadable. */
+    Optional<PodSandboxConfig> runConfig(String id) {
+        try {
+            return Optional.of(
+                    PodSandboxConfig.parseFrom(Files.readAllBytes(state(id).resolve(RUN_CONFIG))));
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** The ids that have a state or a run directory. */
+    Set<String> ids() throws IOException {
+        Set<String> ids = new TreeSet<>();
+        for (Path root : List.of(stateRoot, runRoot)) {
+            list(root).forEach(p -> ids.add(p.getFileName().toString()));
+        }
+        return ids;
+    }
+
+    /** Where the pod's {@code /dev/shm} is mounted. */
+    Path shm(String id) {
+        return runRoot.resolve(id).resolve("shm");
+    }
+
     /** Mounts the pod's {@code /dev/shm} in its run directory. */
     Path mountShm(String id) throws IOException {
-        Path shm = Files.createDirectories(runRoot.resolve(id).resolve("shm"));
+        Path shm = Files.createDirectories(shm(id));
         sys.mount("shm", shm, "tmpfs", Syscalls.MS_NOSUID | Syscalls.MS_NODEV | Syscalls.MS_NOEXEC, SHM_OPTIONS);
         return shm;
     }

@@ -6,6 +6,7 @@ import io.stevedore.server.error.CriException;
 import io.stevedore.server.host.Runtimes;
 import io.stevedore.server.sandbox.files.PodFiles;
 import io.stevedore.server.state.Dirs;
+import io.stevedore.server.state.Failpoints;
 import io.stevedore.server.state.Undo;
 import io.stevedore.shim.PinnedNamespaces;
 import io.stevedore.shim.Pinns;
@@ -77,6 +78,7 @@ final class SandboxRunner {
             SandboxMetadata pod = acquire(id, name, handler, cfg, undo);
             store.add(pod, SandboxStatus.ready());
             undo.commit();
+            Failpoints.hit(Failpoints.POD_AFTER_RECORD);
             return id;
         } catch (IOException e) {
             throw new UncheckedIOException("run pod sandbox \"" + md.getName() + "\": " + e.getMessage(), e);
@@ -108,20 +110,25 @@ final class SandboxRunner {
 
         Path state = dirs.createState(id);
         undo.push(() -> Dirs.deleteTree(state));
+        dirs.writeRunConfig(id, cfg); // first: a crash from here on is given back by recovery
         Path run = dirs.createRun(id);
         undo.push(() -> Dirs.deleteTree(run));
+        Failpoints.hit(Failpoints.POD_AFTER_DIRS);
 
         PinnedNamespaces pinned = pin(id, cfg, hostNet, hostIpc, sysctls, undo);
+        Failpoints.hit(Failpoints.POD_AFTER_PIN);
         Optional<Path> shm = Optional.empty();
         if (!hostIpc) {
             Path mounted = dirs.mountShm(id);
             undo.push(() -> dirs.unmountShm(mounted));
             shm = Optional.of(mounted);
         }
+        Failpoints.hit(Failpoints.POD_AFTER_SHM);
         PodFiles.write(
                 state.resolve("resolv.conf"), PodFiles.resolvConf(cfg.getDnsConfig(), Path.of("/etc/resolv.conf")));
         PodFiles.write(state.resolve("hosts"), PodFiles.hosts(hostNet, Path.of("/etc/hosts")));
         PodFiles.write(state.resolve("hostname"), PodFiles.hostname(cfg.getHostname(), hostNet));
+        Failpoints.hit(Failpoints.POD_AFTER_FILES);
 
         String parent = cfg.getLinux().getCgroupParent();
         boolean ownParent = parent.isEmpty();
@@ -136,6 +143,7 @@ final class SandboxRunner {
             undo.push(() -> network.tearDown(id, netns, cfg)); // CNI: a failed ADD is followed by a DEL
             ips = network.setUp(id, netns, cfg);
         }
+        Failpoints.hit(Failpoints.POD_AFTER_CNI_ADD);
         return new SandboxMetadata(
                 id,
                 name,

@@ -12,6 +12,7 @@ import io.stevedore.server.container.Pods;
 import io.stevedore.server.container.spec.PodContext;
 import io.stevedore.server.error.CriException;
 import io.stevedore.server.host.Runtimes;
+import io.stevedore.server.state.Failpoints;
 import io.stevedore.server.state.StateLayout;
 import io.stevedore.shim.Pinns;
 import java.io.IOException;
@@ -61,7 +62,7 @@ public final class SandboxService implements Pods {
         this.dirs = new SandboxDirs(layout, sys);
         this.runner = new SandboxRunner(store, dirs, pinner, network, cgroups, runtimes, clock);
         this.stopper = new SandboxStopper(store, dirs, () -> containers, pinner, network, pause, cgroups);
-        this.recovery = new SandboxRecovery(store, dirs, pinner, pause);
+        this.recovery = new SandboxRecovery(store, dirs, pinner, pause, network, cgroups);
         this.pause = pause;
         this.runtimes = runtimes;
     }
@@ -210,6 +211,7 @@ public final class SandboxService implements Pods {
             s.update(SandboxStatus::pauseStartFailed); // the launcher left nothing running
             throw e;
         }
+        Failpoints.hit(Failpoints.POD_AFTER_PAUSE);
         return s.updateAndCheckpoint(st -> st.pauseStarted(started));
     }
 

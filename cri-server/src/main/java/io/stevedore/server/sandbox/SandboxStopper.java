@@ -1,6 +1,7 @@
 package io.stevedore.server.sandbox;
 
 import io.stevedore.server.container.ContainersInSandbox;
+import io.stevedore.server.state.Failpoints;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Optional;
@@ -59,6 +60,7 @@ final class SandboxStopper {
             s.update(SandboxStatus::endStop); // nothing given back yet: the pod is as it was
             throw e;
         }
+        Failpoints.hit(Failpoints.POD_STOP_AFTER_CONTAINERS);
         release(s, SandboxStatus::endStop);
         s.updateAndCheckpoint(st -> st.released().endStop());
         return Optional.of(s.id());
@@ -84,6 +86,7 @@ final class SandboxStopper {
         SandboxMetadata m = s.metadata();
         try {
             dirs.discard(m.id());
+            Failpoints.hit(Failpoints.POD_REMOVE_AFTER_DIRS);
             if (m.ownCgroupParent()) cgroups.remove(m.cgroupParent());
             store.delete(s);
         } catch (IOException e) {
@@ -113,6 +116,7 @@ final class SandboxStopper {
             }
             if (m.netnsPath().isPresent()) {
                 network.tearDown(m.id(), m.netnsPath().get(), m.config());
+                Failpoints.hit(Failpoints.POD_STOP_AFTER_CNI_DEL);
             }
             if (m.hasPins()) pinner.release(m.id());
             m.shmPath().ifPresent(dirs::unmountShm);

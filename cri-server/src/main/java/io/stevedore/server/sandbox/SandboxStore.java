@@ -110,6 +110,11 @@ final class SandboxStore {
         });
     }
 
+    /** The ids of records set aside as unreadable by an earlier start (see {@link RecordStore#setAside}). */
+    java.util.Set<String> setAside() throws IOException {
+        return records.setAside();
+    }
+
     private void write(SandboxRecord r) {
         records.put(r.id(), r);
     }

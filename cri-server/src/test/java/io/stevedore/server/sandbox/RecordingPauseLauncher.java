@@ -39,12 +39,23 @@ final class RecordingPauseLauncher implements PauseLauncher {
         return running.containsValue(pause);
     }
 
+    @Override
+    public List<Started> running() {
+        return List.copyOf(running.values());
+    }
+
+    @Override
+    public void killStray(Started pause) {
+        calls.add("kill stray " + pause.pid());
+        running.values().remove(pause);
+    }
+
     /** Pretends {@code pause} runs for {@code sandboxId} (a pod a test prepares on disk). */
     void hold(String sandboxId, Started pause) {
         running.put(sandboxId, pause);
     }
 
-    Map<String, Started> running() {
+    Map<String, Started> byPod() {
         return Map.copyOf(running);
     }
 

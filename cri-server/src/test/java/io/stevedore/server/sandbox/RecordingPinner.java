@@ -44,6 +44,16 @@ final class RecordingPinner implements NamespacePinner {
         return pin.startsWith(pinDir) && held.contains(pin.getFileName().toString());
     }
 
+    @Override
+    public Path netnsPin(String sandboxId) {
+        return path(sandboxId, Pinns.Kind.NET);
+    }
+
+    @Override
+    public Set<String> pinnedIds() {
+        return Set.copyOf(held);
+    }
+
     Path path(String sandboxId, Pinns.Kind kind) {
         return pinDir.resolve(kind.dirName()).resolve(sandboxId);
     }

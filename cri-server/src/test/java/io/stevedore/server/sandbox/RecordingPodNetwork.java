@@ -15,6 +15,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class RecordingPodNetwork implements PodNetwork {
     private final Set<String> attached = ConcurrentHashMap.newKeySet();
     private final List<String> calls = new CopyOnWriteArrayList<>();
+    /** The pods each CNI GC was told to keep. */
+    final List<Set<String>> gcs = new CopyOnWriteArrayList<>();
+
     private final AtomicInteger nextIp = new AtomicInteger(2);
     volatile Throwable failAdd; // an Error too: a run must undo after one
     volatile RuntimeException failDel;
@@ -37,6 +40,12 @@ final class RecordingPodNetwork implements PodNetwork {
         if (gate != null) gate.pass();
         if (failDel != null) throw failDel;
         attached.remove(sandboxId);
+    }
+
+    @Override
+    public void collectGarbage(Set<String> keep) {
+        gcs.add(Set.copyOf(keep));
+        attached.retainAll(keep);
     }
 
     Set<String> attached() {

@@ -196,7 +196,7 @@ class SandboxConcurrencyTest {
         assertEquals(Optional.of(4000), container.get().context().sharedPidNsPid());
         stop.get();
         assertEquals(List.of("start " + id, "stop " + id), f.pause.calls());
-        assertEquals(Map.of(), f.pause.running());
+        assertEquals(Map.of(), f.pause.byPod());
     }
 
     @Test

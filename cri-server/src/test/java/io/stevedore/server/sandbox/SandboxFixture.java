@@ -151,7 +151,7 @@ final class SandboxFixture {
         var left = new ArrayList<String>();
         pinner.held().forEach(id -> left.add("pins of " + id));
         network.attached().forEach(id -> left.add("network of " + id));
-        pause.running().keySet().forEach(id -> left.add("pause of " + id));
+        pause.byPod().keySet().forEach(id -> left.add("pause of " + id));
         mounts.mounted().forEach(p -> left.add("mount " + p));
         for (Path dir : List.of(stateDir, runDir, recordDir)) {
             if (!Files.isDirectory(dir)) continue;

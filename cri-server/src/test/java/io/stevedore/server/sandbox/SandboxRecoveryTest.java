@@ -183,7 +183,7 @@ class SandboxRecoveryTest {
     }
 
     @Test
-    void recover_corruptRecord_isLeftInPlaceWithItsDirectories() throws Exception {
+    void recover_corruptRecord_isSetAsideWithItsDirectoriesLeftInPlace() throws Exception {
         prepareDirs(OTHER);
         Path corrupt = f.recordDir.resolve(OTHER + ".json");
         Files.createDirectories(f.recordDir);
@@ -192,9 +192,16 @@ class SandboxRecoveryTest {
         var pods = f.start();
 
         assertEquals(List.of(), pods.list(PodSandboxFilter.getDefaultInstance()));
-        assertTrue(Files.exists(corrupt));
+        assertFalse(Files.exists(corrupt));
+        assertTrue(Files.exists(f.recordDir.resolve("unreadable").resolve(OTHER + ".json")), "set aside");
         assertTrue(Files.isDirectory(f.stateDir.resolve(OTHER)));
         assertTrue(Files.isDirectory(f.runDir.resolve(OTHER).resolve("shm")));
+        assertTrue(f.mounts.mounted().contains(f.runDir.resolve(OTHER).resolve("shm")));
+        assertEquals(List.of(), f.network.calls(), "its network is not touched");
+
+        f.start(); // and at the next start, with the record no longer where records are
+
+        assertTrue(Files.isDirectory(f.stateDir.resolve(OTHER)), "still left in place");
         assertTrue(f.mounts.mounted().contains(f.runDir.resolve(OTHER).resolve("shm")));
     }
 
@@ -211,6 +218,79 @@ class SandboxRecoveryTest {
         assertEquals(Set.of(f.runDir.resolve(READY).resolve("shm")), f.mounts.mounted());
         assertTrue(Files.isDirectory(f.stateDir.resolve(READY)));
         assertEquals(PodSandboxState.SANDBOX_READY, pods.status(READY).getState());
-        assertEquals(Map.of(), f.pause.running());
+        assertEquals(Map.of(), f.pause.byPod());
+    }
+
+    // ---------------------------------------------------------------- issue 13: what a crash left
+
+    @Test
+    void recover_runCutShortAfterCniAdd_givesBackItsNetworkPinsShmCgroupsAndDirectories() throws Exception {
+        prepareDirs(OTHER); // the run wrote its config first, then acquired, then died before its record
+        Files.write(
+                f.stateDir.resolve(OTHER).resolve("run-config.pb"), pod("cut").toByteArray());
+        f.pinner.hold(OTHER);
+        f.network.setUp(OTHER, f.pinner.path(OTHER, Pinns.Kind.NET), pod("cut"));
+
+        var pods = f.start();
+
+        assertEquals(List.of(), pods.list(PodSandboxFilter.getDefaultInstance()));
+        assertEquals(Set.of(), f.network.attached(), "CNI DEL with the run's config");
+        assertTrue(f.network.calls().contains("del " + OTHER));
+        assertEquals(Set.of(), f.pinner.held());
+        assertEquals(Set.of(), f.mounts.mounted());
+        assertTrue(
+                f.cgroups.removed().containsAll(List.of("/stevedore/" + OTHER + "/" + OTHER, "/stevedore/" + OTHER)));
+        assertFalse(Files.exists(f.stateDir.resolve(OTHER)));
+        assertFalse(Files.exists(f.runDir.resolve(OTHER)));
+    }
+
+    @Test
+    void recover_runCutShortBeforeItsConfigWasWritten_isGivenBackWithTheNetworksOwnDel() throws Exception {
+        Files.createDirectories(f.stateDir.resolve(OTHER)); // died between its state directory and its config
+        f.network.setUp(OTHER, f.pinner.path(OTHER, Pinns.Kind.NET), pod("cut"));
+
+        f.start();
+
+        assertEquals(Set.of(), f.network.attached());
+        assertFalse(Files.exists(f.stateDir.resolve(OTHER)));
+    }
+
+    @Test
+    void recover_pinsOfNoPod_areReleased() throws Exception {
+        prepare(READY, SandboxStatus.ready());
+        f.pinner.hold(READY);
+        f.pinner.hold(OTHER); // pinned, and nothing else: no directory, no record
+
+        f.start();
+
+        assertEquals(Set.of(READY), f.pinner.held());
+    }
+
+    @Test
+    void recover_pauseNoPodNames_isKilledAndTheRecordedOneIsKept() throws Exception {
+        prepare(READY, readyWithPause());
+        f.pinner.hold(READY);
+        f.pause.hold(READY, PAUSE);
+        var stray = new PauseLauncher.Started(4200, 66); // spawned by a start the crash cut short
+        f.pause.hold(OTHER, stray);
+
+        var pods = f.start();
+
+        assertEquals(Map.of(READY, PAUSE), f.pause.byPod());
+        assertTrue(f.pause.calls().contains("kill stray 4200"));
+        assertEquals(PodSandboxState.SANDBOX_READY, pods.status(READY).getState());
+    }
+
+    @Test
+    void recover_cniGc_keepsEveryPodThatMayHoldItsNetworkAndTheUnreadable() throws Exception {
+        prepare(READY, SandboxStatus.ready());
+        f.pinner.hold(READY);
+        String stopped = "3".repeat(64);
+        prepare(stopped, SandboxStatus.ready().beginStop().released().endStop());
+        Files.writeString(f.recordDir.resolve(OTHER + ".json"), "{torn");
+
+        f.start();
+
+        assertEquals(List.of(Set.of(READY, OTHER)), f.network.gcs);
     }
 }

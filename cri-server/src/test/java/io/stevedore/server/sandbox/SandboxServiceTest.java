@@ -203,7 +203,7 @@ class SandboxServiceTest {
 
         assertThrows(IllegalStateException.class, () -> pods.ready(id, true));
 
-        assertEquals(Map.of(), f.pause.running());
+        assertEquals(Map.of(), f.pause.byPod());
         assertEquals(PodSandboxState.SANDBOX_READY, state(id));
         f.pause.failStart = null;
         assertEquals(Optional.of(4000), pods.ready(id, true).context().sharedPidNsPid());
@@ -275,7 +275,7 @@ class SandboxServiceTest {
 
         assertEquals(PodSandboxState.SANDBOX_NOTREADY, state(id));
         assertEquals(new SandboxStatus(SandboxStatus.State.NOTREADY, 0, 0, false, false, false), stored(id));
-        assertEquals(Map.of(), f.pause.running(), "the pause went before CNI DEL");
+        assertEquals(Map.of(), f.pause.byPod(), "the pause went before CNI DEL");
         assertEquals(java.util.Set.of(id), f.pinner.held());
         f.network.failDel = null;
         pods.stop(id);
