@@ -35,6 +35,7 @@ import io.stevedore.server.image.unpack.LayerUnpacker;
 import io.stevedore.server.info.CniNetworkReadiness;
 import io.stevedore.server.info.RuntimeInfoService;
 import io.stevedore.server.sandbox.SandboxService;
+import io.stevedore.server.state.StateDirs;
 import io.stevedore.server.state.StateLayout;
 import io.stevedore.server.stats.CgroupStats;
 import io.stevedore.server.stats.StatsService;
@@ -43,9 +44,7 @@ import io.stevedore.shim.Pinns;
 import io.stevedore.shim.ShimLauncher;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.LinkedHashMap;
@@ -86,10 +85,10 @@ public final class CriDaemon implements AutoCloseable {
     /** Locks the state, binds the socket, recovers, and starts answering. */
     public void start() throws DaemonStartException {
         try {
-            createPrivateDir(config.root());
-            createPrivateDir(config.runRoot());
-            lock = StateLock.acquire(config.root());
             var layout = new StateLayout(config.root(), config.runRoot());
+            StateDirs.createRoots(layout);
+            lock = StateLock.acquire(config.root());
+            StateDirs.enforce(layout); // at every start: an install made with looser modes is fixed
             var rpc = new Rpc(() -> ready);
             var info = new RuntimeInfoService(
                     BuildInfo.version(),
@@ -296,13 +295,6 @@ public final class CriDaemon implements AutoCloseable {
                                     Runtime.version().toString())));
         } catch (JsonProcessingException e) {
             throw new UncheckedIOException(e);
-        }
-    }
-
-    private static void createPrivateDir(Path dir) throws IOException {
-        if (!Files.isDirectory(dir)) {
-            Files.createDirectories(dir);
-            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx--x--x"));
         }
     }
 }
