@@ -145,7 +145,7 @@ public final class CriDaemon implements AutoCloseable {
                     new RuntimeGrpcService(rpc, info, sandboxes, containers, stats, streaming),
                     new ImageGrpcService(rpc, images, fsUsage),
                     health.getHealthService());
-            server = UdsGrpcServer.start(config.socket(), services);
+            server = UdsGrpcServer.start(config.socket(), config.socketGroup(), services);
         } catch (IOException e) {
             closeQuietly();
             throw new DaemonStartException("cannot start: " + e.getMessage(), e);
