@@ -32,6 +32,7 @@ import java.util.function.Function;
  * root = "/var/lib/stevedore"
  * run_root = "/run/stevedore"
  * socket = "/run/stevedore/stevedore.sock"
+ * socket_group = ""         # owner group of the socket (0660): a name or a gid; empty: root's
  * shutdown_timeout = "10s"
  *
  * [log]
@@ -97,6 +98,11 @@ public final class ConfigLoader {
         Path root = top.path("root", d.root());
         Path runRoot = top.path("run_root", d.runRoot());
         Path socket = top.path("socket", runRoot.resolve("stevedore.sock"));
+        String socketGroup = top.string("socket_group", d.socketGroup());
+        if (!socketGroup.isEmpty() && !socketGroup.matches("[^\\s\\p{Cntrl}:/,]+") || socketGroup.startsWith("-")) {
+            // resolved at start-up (the group database may change until then); only its form here
+            throw top.error("socket_group", "must be a group name or a numeric gid (got \"" + socketGroup + "\")");
+        }
         Duration shutdown = top.duration("shutdown_timeout", d.shutdownTimeout());
 
         var log = top.table("log");
@@ -164,6 +170,7 @@ public final class ConfigLoader {
 
         return new DaemonConfig(
                 socket,
+                socketGroup,
                 root,
                 runRoot,
                 level,

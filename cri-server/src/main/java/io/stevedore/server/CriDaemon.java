@@ -36,6 +36,7 @@ import io.stevedore.server.info.CniNetworkReadiness;
 import io.stevedore.server.info.RuntimeInfoService;
 import io.stevedore.server.sandbox.SandboxService;
 import io.stevedore.server.state.Failpoints;
+import io.stevedore.server.state.StateDirs;
 import io.stevedore.server.state.StateLayout;
 import io.stevedore.server.stats.CgroupStats;
 import io.stevedore.server.stats.StatsService;
@@ -44,9 +45,7 @@ import io.stevedore.shim.Pinns;
 import io.stevedore.shim.ShimLauncher;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.LinkedHashMap;
@@ -89,10 +88,10 @@ public final class CriDaemon implements AutoCloseable {
         try {
             List<String> armed = Failpoints.armed(); // refuses an unknown name before anything starts
             if (!armed.isEmpty()) log.atWarn().log("failpoints armed (crash tests only): {}", armed);
-            createPrivateDir(config.root());
-            createPrivateDir(config.runRoot());
-            lock = StateLock.acquire(config.root());
             var layout = new StateLayout(config.root(), config.runRoot());
+            StateDirs.createRoots(layout);
+            lock = StateLock.acquire(config.root());
+            StateDirs.enforce(layout); // at every start: an install made with looser modes is fixed
             var rpc = new Rpc(() -> ready);
             var info = new RuntimeInfoService(
                     BuildInfo.version(),
@@ -149,7 +148,7 @@ public final class CriDaemon implements AutoCloseable {
                     new RuntimeGrpcService(rpc, info, sandboxes, containers, stats, streaming),
                     new ImageGrpcService(rpc, images, fsUsage),
                     health.getHealthService());
-            server = UdsGrpcServer.start(config.socket(), services);
+            server = UdsGrpcServer.start(config.socket(), config.socketGroup(), services);
         } catch (IOException e) {
             closeQuietly();
             throw new DaemonStartException("cannot start: " + e.getMessage(), e);
@@ -299,13 +298,6 @@ public final class CriDaemon implements AutoCloseable {
                                     Runtime.version().toString())));
         } catch (JsonProcessingException e) {
             throw new UncheckedIOException(e);
-        }
-    }
-
-    private static void createPrivateDir(Path dir) throws IOException {
-        if (!Files.isDirectory(dir)) {
-            Files.createDirectories(dir);
-            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx--x--x"));
         }
     }
 }

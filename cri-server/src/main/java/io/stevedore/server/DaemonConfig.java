@@ -15,6 +15,8 @@ import java.util.Optional;
  * docs/CONFIGURATION.md}; {@link ConfigLoader} is the only reader.
  *
  * @param socket the CRI gRPC socket kubelet and crictl connect to
+ * @param socketGroup the group that owns the socket (mode 0660), by name or numeric gid; empty for
+ *     root's group
  * @param root persistent state (metadata, content, snapshots)
  * @param runRoot volatile state on tmpfs (bundles, shim sockets, exit files, namespace pins)
  * @param logLevel the daemon's log threshold
@@ -31,6 +33,7 @@ import java.util.Optional;
  */
 public record DaemonConfig(
         Path socket,
+        String socketGroup,
         Path root,
         Path runRoot,
         LogLevel logLevel,
@@ -49,6 +52,7 @@ public record DaemonConfig(
 
     public DaemonConfig {
         Objects.requireNonNull(socket, "socket");
+        Objects.requireNonNull(socketGroup, "socketGroup");
         Objects.requireNonNull(root, "root");
         Objects.requireNonNull(runRoot, "runRoot");
         Objects.requireNonNull(logLevel, "logLevel");
@@ -70,6 +74,7 @@ public record DaemonConfig(
     public static DaemonConfig defaults() {
         return new DaemonConfig(
                 Path.of("/run/stevedore/stevedore.sock"),
+                "",
                 Path.of("/var/lib/stevedore"),
                 Path.of("/run/stevedore"),
                 LogLevel.INFO,

@@ -78,6 +78,7 @@ record Flags(
                 socket.orElse(c.socket().equals(defaultSocket) ? runRootValue.resolve("stevedore.sock") : c.socket());
         return new DaemonConfig(
                 socketValue,
+                c.socketGroup(),
                 root.orElse(c.root()),
                 runRootValue,
                 logLevel.orElse(c.logLevel()),

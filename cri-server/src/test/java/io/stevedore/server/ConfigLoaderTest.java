@@ -46,6 +46,7 @@ class ConfigLoaderTest {
         var c = load("""
         root = "/srv/sd"
         run_root = "/run/sd"
+        socket_group = "kube"
         shutdown_timeout = "1500ms"
         [log]
         level = "debug"
@@ -75,6 +76,7 @@ class ConfigLoaderTest {
         """);
         assertEquals(Path.of("/srv/sd"), c.root());
         assertEquals(Path.of("/run/sd/stevedore.sock"), c.socket(), "the socket follows run_root");
+        assertEquals("kube", c.socketGroup());
         assertEquals(Duration.ofMillis(1500), c.shutdownTimeout());
         assertEquals(DaemonConfig.LogLevel.DEBUG, c.logLevel());
         assertEquals(Optional.of(Path.of("/var/log/sd.log")), c.logFile());
@@ -167,7 +169,16 @@ class ConfigLoaderTest {
                         "exec output too large",
                         "[limits]\nexec_sync_output = 16777216",
                         "limits.exec_sync_output: must be a whole number from 4096 to 16711680 (got 16777216)"),
-                new Case("unknown stream key", "[stream]\nbind = \"x\"", "stream.bind: unknown key"));
+                new Case("unknown stream key", "[stream]\nbind = \"x\"", "stream.bind: unknown key"),
+                new Case(
+                        "socket group with a space",
+                        "socket_group = \"kube admins\"",
+                        "socket_group: must be a group name or a numeric gid (got \"kube admins\")"),
+                new Case(
+                        "socket group negative",
+                        "socket_group = \"-5\"",
+                        "socket_group: must be a group name or a numeric gid (got \"-5\")"),
+                new Case("socket group a number", "socket_group = 5", "socket_group: must be a string (got 5)"));
     }
 
     @ParameterizedTest

@@ -12,10 +12,15 @@ import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SocketChannel;
+import java.nio.file.FileSystems;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.GroupPrincipal;
+import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipalNotFoundException;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -26,9 +31,11 @@ import java.util.concurrent.TimeUnit;
  * The gRPC server on the CRI Unix socket: Netty epoll for I/O, one virtual thread per call for the
  * handlers (which may block on runc, CNI and disk).
  *
- * <p>The socket appears with its final mode (0660) or not at all: it is bound under a temporary
- * name in the same directory, chmod-ed, then renamed into place. A socket file left by a dead
- * daemon is replaced; one that still answers is not touched.
+ * <p>The socket appears with its final owner and mode (root, its group, 0660) or not at all: it is
+ * bound under a temporary name in the same directory, chown-ed to its group, chmod-ed, then renamed
+ * into place. Only root and members of that group may connect: whoever can talk CRI can run a
+ * privileged container. A socket file left by a dead daemon is replaced; one that still answers is
+ * not touched.
  */
 public final class UdsGrpcServer {
     private final Server server;
@@ -43,8 +50,14 @@ public final class UdsGrpcServer {
         this.socket = socket;
     }
 
-    /** Binds {@code socket} and starts serving {@code services}. */
-    public static UdsGrpcServer start(Path socket, List<BindableService> services) throws IOException {
+    /**
+     * Binds {@code socket}, owned by {@code group}, and starts serving {@code services}.
+     *
+     * @param group a group name or numeric gid; empty for root's group (gid 0)
+     * @throws IOException also when {@code group} names no group, before anything is bound
+     */
+    public static UdsGrpcServer start(Path socket, String group, List<BindableService> services) throws IOException {
+        GroupPrincipal owner = group(group);
         Path dir = socket.toAbsolutePath().getParent();
         if (!Files.isDirectory(dir)) {
             Files.createDirectories(dir);
@@ -71,6 +84,10 @@ public final class UdsGrpcServer {
         Server server = builder.build();
         try {
             server.start();
+            var attrs = Files.getFileAttributeView(tmp, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+            if (!attrs.readAttributes().group().equals(owner)) {
+                attrs.setGroup(owner); // lchown: a socket cannot be opened
+            }
             Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-rw----"));
             Files.move(tmp, socket, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException | RuntimeException e) {
@@ -100,6 +117,18 @@ public final class UdsGrpcServer {
         }
         handlers.shutdownNow();
         loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(2, TimeUnit.SECONDS);
+    }
+
+    /** {@code name} (or a numeric gid; {@code ""} for 0) as a principal that {@code lchown} takes. */
+    static GroupPrincipal group(String name) throws IOException {
+        try {
+            // The JDK's lookup tries getgrnam first, then takes a number as a gid, as chown(1) does.
+            return FileSystems.getDefault()
+                    .getUserPrincipalLookupService()
+                    .lookupPrincipalByGroupName(name.isEmpty() ? "0" : name);
+        } catch (UserPrincipalNotFoundException e) {
+            throw new IOException("socket_group \"" + name + "\": no such group", e);
+        }
     }
 
     private static boolean answers(Path socket) {

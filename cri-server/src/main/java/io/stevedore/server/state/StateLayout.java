@@ -6,6 +6,8 @@ import java.util.Objects;
 /**
  * Every path the daemon keeps state at, named once (containerd's {@code buckets.go} for the disk).
  * Nothing else spells a directory under the roots; components take their directories from here.
+ * {@link StateDirs} gives each named directory its mode: {@code <root>} 0700, {@code <run_root>}
+ * 0711, {@code pause-root} 0555, every other one 0700.
  *
  * <pre>
  * &lt;root&gt;  (persistent; default /var/lib/stevedore)
@@ -112,8 +114,13 @@ public record StateLayout(Path root, Path runRoot) {
         return runRoot.resolve("pause-root");
     }
 
+    /** Where the OCI runtimes keep their state, one directory per handler. */
+    public Path runtimeRoots() {
+        return runRoot.resolve("runtime");
+    }
+
     /** The default {@code --root} of the OCI runtime of {@code handler}. */
     public Path runtimeRoot(String handler) {
-        return runRoot.resolve("runtime").resolve(handler);
+        return runtimeRoots().resolve(handler);
     }
 }

@@ -11,13 +11,16 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.function.Predicate;
 
 /**
  * Turns cgroup samples into CRI's {@code CpuUsage} and {@code MemoryUsage}, the way containerd's
  * {@code container_stats_list.go} does.
  *
  * <p>{@code usage_nano_cores} is a rate, so it needs the previous sample of the same container or
- * pod: one per id is kept here until {@link #forget(String)}. It is left unset for the first
+ * pod: one per id is kept here until {@link #retain} (or {@link #forget(String)}) drops it; the
+ * caller prunes against the ids that still exist, or the map grows with every container the node
+ * ever ran. It is left unset for the first
  * sample of an id and after the counter went backwards; a sample no newer than the kept one
  * repeats the last rate rather than dividing by zero (kubelet's summary and metrics endpoints
  * may ask within the same instant). Thread-safe.
@@ -105,6 +108,19 @@ public final class CriStats {
     /** Drops the kept sample of a removed container or sandbox; idempotent. */
     public void forget(String id) {
         last.remove(id);
+    }
+
+    /**
+     * Drops the kept samples of every id {@code live} rejects: containers and pods removed since.
+     * An id sampled while this runs may lose its sample; its next rate is then one sample late.
+     */
+    public void retain(Predicate<String> live) {
+        last.keySet().removeIf(live.negate());
+    }
+
+    /** How many ids have a kept sample. */
+    int size() {
+        return last.size();
     }
 
     static long nanos(Instant at) {

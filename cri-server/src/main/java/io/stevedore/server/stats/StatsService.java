@@ -17,28 +17,52 @@ import io.stevedore.server.sandbox.SandboxService;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.InstantSource;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
-/** Container and pod stats from their cgroups, writable layers and network namespaces. */
+/**
+ * Container and pod stats from their cgroups, writable layers and network namespaces.
+ *
+ * <p>Each call first drops the CPU samples kept for containers and pods that no longer exist (the
+ * kubelet lists stats every few seconds), so what {@link CriStats} keeps is bounded by what exists.
+ */
 public final class StatsService {
+    private static final String POD = "pod:";
+
     private final SandboxService sandboxes;
     private final ContainerService containers;
     private final CgroupStats cgroups;
-    private final CriStats cri = new CriStats(InstantSource.system());
+    private final CriStats cri;
     private final NetworkStats network = new NetworkStats(Duration.ofSeconds(2), InstantSource.system());
 
     public StatsService(SandboxService sandboxes, ContainerService containers, CgroupStats cgroups) {
+        this(sandboxes, containers, cgroups, new CriStats(InstantSource.system()));
+    }
+
+    StatsService(SandboxService sandboxes, ContainerService containers, CgroupStats cgroups, CriStats cri) {
         this.sandboxes = sandboxes;
         this.containers = containers;
         this.cgroups = cgroups;
+        this.cri = cri;
+    }
+
+    /** Drops the samples of ids that no longer name a container or a pod. */
+    private void prune() {
+        Set<String> live = new HashSet<>();
+        containers.records().forEach(r -> live.add(r.id()));
+        sandboxes.records().forEach(r -> live.add(POD + r.id()));
+        cri.retain(live::contains);
     }
 
     public ContainerStats container(String id) {
+        prune();
         return stats(containers.record(id));
     }
 
     public List<ContainerStats> containers(ContainerStatsFilter f) {
+        prune();
         return containers.records().stream()
                 .filter(r -> f.getId().isEmpty() || r.id().startsWith(f.getId()))
                 .filter(r -> f.getPodSandboxId().isEmpty() || r.sandboxId().startsWith(f.getPodSandboxId()))
@@ -52,10 +76,12 @@ public final class StatsService {
     }
 
     public PodSandboxStats pod(String id) {
+        prune();
         return stats(sandboxes.record(id));
     }
 
     public List<PodSandboxStats> pods(PodSandboxStatsFilter f) {
+        prune();
         return sandboxes.records().stream()
                 .filter(r -> f.getId().isEmpty() || r.id().startsWith(f.getId()))
                 .filter(SandboxRecord::ready)
@@ -90,7 +116,7 @@ public final class StatsService {
         PodSandboxConfig cfg = r.metadata().config();
         Optional<CgroupSample> sample = cgroups.read(r.cgroupParent());
         var linux = LinuxPodSandboxStats.newBuilder()
-                .setCpu(cri.cpu("pod:" + r.id(), sample))
+                .setCpu(cri.cpu(POD + r.id(), sample))
                 .setMemory(cri.memory(sample));
         cri.process(sample).ifPresent(linux::setProcess);
         if (!r.netns().isEmpty() && r.ready()) {

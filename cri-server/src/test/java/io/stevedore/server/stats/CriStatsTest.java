@@ -141,4 +141,30 @@ class CriStatsTest {
         assertEquals(3, p.getProcessCount().getValue());
         assertEquals(T0_NANOS, p.getTimestamp());
     }
+
+    @Test
+    void retain_dropsTheSamplesOfIdsNoLongerLive() {
+        stats.cpu("c1", cpu(T0, 0));
+        stats.cpu("c2", cpu(T0, 0));
+
+        stats.retain("c2"::equals);
+
+        assertEquals(1, stats.size());
+        assertFalse(stats.cpu("c1", cpu(T0.plusSeconds(1), 1)).hasUsageNanoCores(), "c1 starts over");
+        assertTrue(stats.cpu("c2", cpu(T0.plusSeconds(1), 1)).hasUsageNanoCores(), "c2 kept its sample");
+    }
+
+    @Test
+    void retain_overManyCreateRemoveCycles_keepsOnlyWhatExists() {
+        var live = new java.util.HashSet<String>(java.util.List.of("steady"));
+        for (int i = 0; i < 10_000; i++) {
+            String id = "c" + i;
+            live.add(id);
+            stats.cpu("steady", cpu(T0.plusSeconds(i), i));
+            stats.cpu(id, cpu(T0.plusSeconds(i), i));
+            live.remove(id); // removed
+            stats.retain(live::contains);
+            assertEquals(1, stats.size(), "after cycle " + i);
+        }
+    }
 }
