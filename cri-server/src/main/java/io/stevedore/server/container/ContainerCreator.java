@@ -11,6 +11,7 @@ import io.stevedore.server.state.Dirs;
 import io.stevedore.server.state.Failpoints;
 import io.stevedore.server.state.Undo;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -36,9 +37,15 @@ final class ContainerCreator {
         checkLogPath(cfg.getLogPath());
         boolean sharedPid =
                 cfg.getLinux().getSecurityContext().getNamespaceOptions().getPid() == NamespaceMode.POD;
-        Pods.Pod pod = env.pods().ready(sandboxId, sharedPid);
-        PodSandboxMetadata pm = pod.context().config().getMetadata();
         var md = cfg.getMetadata();
+        Pods.Pod pod;
+        try {
+            pod = env.pods().ready(sandboxId, sharedPid);
+        } catch (UncheckedIOException e) { // the record of the pod's pause, started for this container
+            throw new UncheckedIOException(
+                    "create container \"" + md.getName() + "\": " + e.getMessage(), e.getCause());
+        }
+        PodSandboxMetadata pm = pod.context().config().getMetadata();
         String name = String.join(
                 "_", md.getName(), pm.getName(), pm.getNamespace(), pm.getUid(), Integer.toString(md.getAttempt()));
         String id = Dirs.newId();

@@ -4,6 +4,7 @@ import io.grpc.Status;
 import io.grpc.StatusException;
 import io.grpc.StatusRuntimeException;
 import io.stevedore.server.error.CriException;
+import io.stevedore.server.error.DiskFull;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.TimeoutException;
 
@@ -13,6 +14,10 @@ import java.util.concurrent.TimeoutException;
  * unknowable outcome: issue 11); the cause stays on the server (gRPC does not send it). A
  * description is cut to {@link #MAX_DESCRIPTION} characters: it may echo a request's input, and
  * an 8 KiB trailer is where some clients stop reading.
+ *
+ * <p>A failure that is not a {@link CriException} but was caused by a full disk or an exhausted quota
+ * ({@link DiskFull}: ENOSPC, EDQUOT) is RESOURCE_EXHAUSTED ("perhaps the entire file system is out of
+ * space", in gRPC's own words), with a description that names what was being written and says why.
  */
 public final class StatusMapping {
     private StatusMapping() {}
@@ -21,6 +26,11 @@ public final class StatusMapping {
         if (t instanceof StackOverflowError || t instanceof OutOfMemoryError) {
             return Status.INTERNAL
                     .withDescription("internal error: " + t.getClass().getSimpleName())
+                    .withCause(t);
+        }
+        if (!(t instanceof CriException) && DiskFull.is(t)) {
+            return Status.RESOURCE_EXHAUSTED
+                    .withDescription(cut(DiskFull.describe(t)))
                     .withCause(t);
         }
         Status s = switch (t) {

@@ -1,6 +1,7 @@
 package io.stevedore.server.image;
 
 import io.stevedore.server.error.CriException;
+import io.stevedore.server.error.DiskFull;
 import io.stevedore.server.image.content.ContentStore;
 import io.stevedore.server.image.content.DigestingInputStream;
 import io.stevedore.server.image.manifest.Descriptor;
@@ -201,6 +202,11 @@ public final class ImagePuller {
             compressed.verify(layer.digest().toString());
         } catch (UnpackException e) {
             throw new UnpackWrapper(e);
+        } catch (IOException e) {
+            if (DiskFull.is(e)) { // the JDK says only "No space left on device": say what was being written
+                throw new IOException("unpack layer " + layer.digest() + " into " + dir + ": " + e.getMessage(), e);
+            }
+            throw e;
         }
     }
 

@@ -66,7 +66,7 @@ public final class ImageService {
         try {
             return images.put(puller.pull(ref, creds));
         } catch (IOException e) {
-            throw new UncheckedIOException("store image " + ref, e);
+            throw new UncheckedIOException("store image " + ref + ": " + e.getMessage(), e);
         }
     }
 

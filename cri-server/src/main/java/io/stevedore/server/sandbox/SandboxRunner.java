@@ -82,6 +82,8 @@ final class SandboxRunner {
             return id;
         } catch (IOException e) {
             throw new UncheckedIOException("run pod sandbox \"" + md.getName() + "\": " + e.getMessage(), e);
+        } catch (UncheckedIOException e) { // a pod file or record: say which pod it was for
+            throw new UncheckedIOException("run pod sandbox \"" + md.getName() + "\": " + e.getMessage(), e.getCause());
         }
     }
 

@@ -50,6 +50,7 @@ public final class RecordStore<T> {
     private final Class<T> type;
     private final int version;
     private final Migration migration;
+    private final Writer writer;
 
     /** A store whose records are at version 2, the first versioned one; bare files load as they are. */
     public RecordStore(Path dir, Class<T> type) throws IOException {
@@ -61,11 +62,23 @@ public final class RecordStore<T> {
      * @param migration brings a record of an older version to {@code version}
      */
     public RecordStore(Path dir, Class<T> type, int version, Migration migration) throws IOException {
+        this(dir, type, version, migration, AtomicFiles::write);
+    }
+
+    /** @param writer replaces a record's file; {@link AtomicFiles} but in tests that make it fail */
+    RecordStore(Path dir, Class<T> type, int version, Migration migration, Writer writer) throws IOException {
         if (version <= UNVERSIONED) throw new IllegalArgumentException("version must be above " + UNVERSIONED);
         this.dir = Files.createDirectories(dir);
         this.type = type;
         this.version = version;
         this.migration = migration;
+        this.writer = writer;
+    }
+
+    /** Replaces a file whole or not at all, as {@link AtomicFiles#write(Path, byte[], int)} does. */
+    @FunctionalInterface
+    interface Writer {
+        void write(Path file, byte[] data, int mode) throws IOException;
     }
 
     /** Brings a stored record of an older format version up to the current one. */
@@ -93,7 +106,8 @@ public final class RecordStore<T> {
     /**
      * Writes {@code record} for {@code id}, replacing what was there, through {@link AtomicFiles}: mode
      * 0600, as a record holds the CRI config and with it the containers' environment (credentials,
-     * often) and annotations.
+     * often) and annotations. A failed write (a full disk, say) leaves the previous record as it was and
+     * no temp file; the exception names the file and carries the cause's message.
      */
     public void put(String id, T record) {
         Path file = dir.resolve(id + SUFFIX);
@@ -101,9 +115,9 @@ public final class RecordStore<T> {
             ObjectNode envelope = JSON.createObjectNode();
             envelope.put("version", version);
             envelope.set("record", JSON.valueToTree(record));
-            AtomicFiles.write(file, JSON.writeValueAsBytes(envelope), 0600);
+            writer.write(file, JSON.writeValueAsBytes(envelope), 0600);
         } catch (IOException e) {
-            throw new UncheckedIOException("write " + file, e);
+            throw new UncheckedIOException("write " + file + ": " + e.getMessage(), e);
         }
     }
 

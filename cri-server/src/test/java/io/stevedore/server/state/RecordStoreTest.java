@@ -4,10 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.stevedore.oci.fs.AtomicFiles;
+import io.stevedore.server.error.DiskFull;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -188,6 +192,69 @@ class RecordStoreTest {
         assertEquals(List.of("abc"), all.stream().map(Rec::id).toList());
         assertFalse(Files.exists(tmp));
         assertFalse(Files.exists(tornTmp));
+    }
+
+    /**
+     * A store whose writes run out of space half-way through the file, as a full disk makes them:
+     * the half reaches the real temp file (its size is recorded in {@code halfWritten}) before the
+     * write fails with the JDK's ENOSPC.
+     */
+    private RecordStore<Rec> fullDiskStore(List<Long> halfWritten) throws IOException {
+        Path records = dir.resolve("records");
+        return new RecordStore<>(
+                records,
+                Rec.class,
+                2,
+                (from, r) -> r,
+                (file, data, mode) -> AtomicFiles.write(file, mode, out -> {
+                    out.write(data, 0, data.length / 2);
+                    out.flush();
+                    try (var temps = Files.list(records)) {
+                        for (Path t : temps.filter(p ->
+                                        AtomicFiles.isTempName(p.getFileName().toString()))
+                                .toList()) {
+                            halfWritten.add(Files.size(t));
+                        }
+                    }
+                    throw new IOException("No space left on device");
+                }));
+    }
+
+    @Test
+    void put_diskFullMidWrite_keepsTheOldRecordAndLeavesNoTempFile() throws IOException {
+        // given a stored record
+        Path file = dir.resolve("records/abc.json");
+        store().put("abc", rec("abc", "CREATED"));
+        byte[] before = Files.readAllBytes(file);
+        List<Long> halfWritten = new ArrayList<>();
+        var full = fullDiskStore(halfWritten);
+
+        // when its update runs out of space
+        var e = assertThrows(UncheckedIOException.class, () -> full.put("abc", rec("abc", "RUNNING")));
+
+        // then the error names the file and the reason, and the old record is all there is
+        assertEquals(1, halfWritten.size(), "the update reached a temp file");
+        assertTrue(halfWritten.getFirst() > 0);
+        assertEquals("write " + file + ": No space left on device", e.getMessage());
+        assertTrue(DiskFull.is(e));
+        assertArrayEquals(before, Files.readAllBytes(file));
+        assertEquals("CREATED", loadAll(store()).getFirst().status().state());
+        try (var entries = Files.list(dir.resolve("records"))) {
+            assertEquals(List.of(file), entries.toList());
+        }
+    }
+
+    @Test
+    void put_diskFullOnANewRecord_leavesNoFileAtAll() throws IOException {
+        List<Long> halfWritten = new ArrayList<>();
+        var full = fullDiskStore(halfWritten);
+
+        assertThrows(UncheckedIOException.class, () -> full.put("new", rec("new", "CREATED")));
+
+        assertEquals(1, halfWritten.size());
+        try (var entries = Files.list(dir.resolve("records"))) {
+            assertEquals(List.of(), entries.toList());
+        }
     }
 
     @Test

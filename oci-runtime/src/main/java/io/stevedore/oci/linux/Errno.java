@@ -12,11 +12,13 @@ public final class Errno {
     public static final int EAGAIN = 11;
     public static final int EEXIST = 17;
     public static final int EINVAL = 22;
+    public static final int ENOSPC = 28;
     public static final int ENAMETOOLONG = 36;
     public static final int EPROTO = 71;
     public static final int ENOTSUP = 95;
     public static final int EADDRINUSE = 98;
     public static final int ECONNABORTED = 103;
+    public static final int EDQUOT = 122;
 
     private Errno() {}
 
@@ -37,10 +39,11 @@ public final class Errno {
             case ENOTSUP -> "ENOTSUP";
             case EADDRINUSE -> "EADDRINUSE";
             case ECONNABORTED -> "ECONNABORTED";
+            case EDQUOT -> "EDQUOT";
             case 13 -> "EACCES";
             case 20 -> "ENOTDIR";
             case 24 -> "EMFILE";
-            case 28 -> "ENOSPC";
+            case ENOSPC -> "ENOSPC";
             case 30 -> "EROFS";
             case 34 -> "ERANGE";
             case 61 -> "ENODATA";
@@ -64,7 +67,8 @@ public final class Errno {
             case EADDRINUSE -> "address already in use";
             case 13 -> "permission denied";
             case 24 -> "too many open files";
-            case 28 -> "no space left on device";
+            case ENOSPC -> "no space left on device";
+            case EDQUOT -> "disk quota exceeded";
             default -> "see errno(3)";
         };
     }

@@ -1,6 +1,7 @@
 package io.stevedore.server.image.content;
 
 import io.stevedore.oci.fs.AtomicFiles;
+import io.stevedore.server.error.DiskFull;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -22,8 +23,9 @@ import java.util.stream.Stream;
  *
  * <p>A blob becomes visible only once its size and digest have been checked while it streamed in
  * and it has been committed by {@link AtomicFiles#commit} (fsync, rename into place, directory
- * fsync), so a crash never leaves a half-written blob under {@code blobs/}. Concurrent {@link #ingest} calls for the same digest share one download.
- * Thread-safe.
+ * fsync), so a crash never leaves a half-written blob under {@code blobs/}, and a failed ingest
+ * (a full disk among others) removes its file from {@code ingest/} before it returns. Concurrent
+ * {@link #ingest} calls for the same digest share one download. Thread-safe.
  */
 public final class ContentStore {
     private static final Pattern SHA256 = Pattern.compile("sha256:[0-9a-f]{64}");
@@ -108,8 +110,24 @@ public final class ContentStore {
             // Read-only: a blob is immutable, and its digest is its name.
             AtomicFiles.commit(tmp, done, 0444);
             return done;
-        } finally {
+        } catch (IOException e) {
+            deleteAfterFailure(tmp, e);
+            // The JDK says only "No space left on device": name what was being written, and where.
+            throw DiskFull.is(e)
+                    ? new IOException("write blob " + digest + " into " + ingest + ": " + e.getMessage(), e)
+                    : e;
+        } catch (RuntimeException | Error e) {
+            deleteAfterFailure(tmp, e);
+            throw e;
+        }
+    }
+
+    /** Removes a failed ingest's file; a failure to do so never hides why the ingest failed. */
+    private static void deleteAfterFailure(Path tmp, Throwable cause) {
+        try {
             Files.deleteIfExists(tmp);
+        } catch (IOException | RuntimeException e) {
+            cause.addSuppressed(e);
         }
     }
 

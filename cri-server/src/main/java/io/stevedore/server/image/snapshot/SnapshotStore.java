@@ -24,7 +24,8 @@ import java.util.stream.Stream;
  * </pre>
  *
  * <p>A snapshot appears under its final name only once its layer is fully unpacked (one atomic
- * directory rename), so a crash mid-unpack leaves nothing that looks complete. Removal renames
+ * directory rename), so a crash mid-unpack leaves nothing that looks complete, and a failed unpack (a
+ * full disk among others) removes its directory before {@link #prepare} returns. Removal renames
  * first, so a half-removed snapshot is never mistaken for a whole one. Thread-safe; concurrent
  * {@link #prepare} calls for the same chain id unpack once.
  */
@@ -78,12 +79,20 @@ public final class SnapshotStore {
                 unpack.into(fs);
                 Files.move(tmp, done.getParent(), StandardCopyOption.ATOMIC_MOVE);
                 return done;
-            } finally {
-                if (Files.exists(tmp)) {
-                    FileTrees.delete(tmp);
-                }
+            } catch (IOException | InterruptedException | RuntimeException | Error e) {
+                deleteAfterFailure(tmp, e);
+                throw e;
             }
         });
+    }
+
+    /** Removes a failed unpack's tree; a failure to do so never hides why the unpack failed. */
+    private static void deleteAfterFailure(Path tmp, Throwable cause) {
+        try {
+            FileTrees.delete(tmp);
+        } catch (IOException | RuntimeException e) {
+            cause.addSuppressed(e);
+        }
     }
 
     /** Every chain id present. */

@@ -120,7 +120,11 @@ public final class ImageStore {
         ObjectNode doc = JSON.createObjectNode().put("version", VERSION);
         doc.setAll(node);
         // 0644: names and digests of public content; nothing in a record is secret (pull auth is never stored).
-        AtomicFiles.write(file(r.id()), JSON.writeValueAsBytes(doc), 0644);
+        try {
+            AtomicFiles.write(file(r.id()), JSON.writeValueAsBytes(doc), 0644);
+        } catch (IOException e) { // the old record, if any, is left whole (AtomicFiles)
+            throw new IOException("write image record " + file(r.id()) + ": " + e.getMessage(), e);
+        }
         byId.put(r.id(), r);
     }
 

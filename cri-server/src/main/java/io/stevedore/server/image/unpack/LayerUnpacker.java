@@ -228,6 +228,9 @@ public final class LayerUnpacker {
         try {
             sys.lsetxattr(p, name, value);
         } catch (SyscallException ex) {
+            if (ex.errno() == Errno.ENOSPC || ex.errno() == Errno.EDQUOT) {
+                throw ex; // the disk, not the layer: a retry once there is room succeeds
+            }
             boolean refused = ex.errno() == Errno.EPERM || ex.errno() == Errno.ENOTSUP;
             if (!refused || required && root) {
                 throw new UnpackException("entry \"" + entry + "\": " + ex.getMessage());

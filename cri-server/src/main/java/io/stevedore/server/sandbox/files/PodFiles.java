@@ -155,7 +155,7 @@ public final class PodFiles {
         try {
             AtomicFiles.write(file, content.getBytes(StandardCharsets.UTF_8), 0644);
         } catch (IOException e) {
-            throw new UncheckedIOException("write pod file " + file, e);
+            throw new UncheckedIOException("write pod file " + file + ": " + e.getMessage(), e);
         }
     }
 

@@ -97,6 +97,44 @@ class ContentStoreTest {
     }
 
     @Test
+    void ingest_diskFullMidBlob_namesTheBlobAndRemovesTheHalfWrittenFile() throws IOException {
+        var seen = new ArrayList<Long>();
+        InputStream halfThenFull = new InputStream() {
+            int reads;
+
+            @Override
+            public int read() {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                if (reads++ == 0) {
+                    b[off] = data[0];
+                    return 1;
+                }
+                try (var partial = Files.list(root.resolve("ingest"))) {
+                    for (Path p : partial.toList()) {
+                        seen.add(Files.size(p));
+                    }
+                }
+                throw new IOException("No space left on device");
+            }
+        };
+
+        var e = assertThrows(IOException.class, () -> store.ingest(digest, data.length, () -> halfThenFull));
+
+        assertEquals(List.of(1L), seen, "the first byte had reached the ingest file");
+        assertEquals(
+                "write blob " + digest + " into " + root.resolve("ingest") + ": No space left on device",
+                e.getMessage());
+        assertFalse(store.has(digest));
+        try (var left = Files.list(root.resolve("ingest"))) {
+            assertEquals(0, left.count());
+        }
+    }
+
+    @Test
     void ingest_concurrentSameDigest_downloadsOnce() throws Exception {
         var opened = new AtomicInteger();
         var release = new CountDownLatch(1);
