@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -52,7 +53,12 @@ public final class DaemonProcess implements AutoCloseable {
      * @param extraArgs more daemon flags, e.g. {@code --config <file>}
      */
     public static DaemonProcess start(Path dir, String... extraArgs) throws IOException {
-        DaemonProcess d = launch(dir, extraArgs);
+        return start(dir, Map.of(), extraArgs);
+    }
+
+    /** As {@link #start(Path, String...)}, with more environment variables (e.g. failpoints). */
+    public static DaemonProcess start(Path dir, Map<String, String> env, String... extraArgs) throws IOException {
+        DaemonProcess d = launch(dir, env, extraArgs);
         try (var client = CriClient.connect(d.socket())) {
             await("daemon in " + dir + " answers Version")
                     .atMost(Duration.ofSeconds(30))
@@ -69,6 +75,11 @@ public final class DaemonProcess implements AutoCloseable {
 
     /** Starts a daemon and returns at once, serving or not (for start-up failure tests). */
     public static DaemonProcess launch(Path dir, String... extraArgs) throws IOException {
+        return launch(dir, Map.of(), extraArgs);
+    }
+
+    /** As {@link #launch(Path, String...)}, with more environment variables. */
+    public static DaemonProcess launch(Path dir, Map<String, String> env, String... extraArgs) throws IOException {
         Files.createDirectories(dir);
         List<String> cmd = new ArrayList<>();
         cmd.add(home().resolve("bin/stevedore").toString());
@@ -94,6 +105,7 @@ public final class DaemonProcess implements AutoCloseable {
                 .info()
                 .command()
                 .ifPresent(java -> pb.environment().put("STEVEDORE_JAVA", java));
+        pb.environment().putAll(env);
         return new DaemonProcess(dir, pb.start());
     }
 
