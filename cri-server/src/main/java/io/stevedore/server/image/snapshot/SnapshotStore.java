@@ -1,5 +1,7 @@
 package io.stevedore.server.image.snapshot;
 
+import io.stevedore.oci.linux.LinuxSyscalls;
+import io.stevedore.oci.linux.Syscalls;
 import io.stevedore.server.image.FileTrees;
 import io.stevedore.server.image.content.SingleFlight;
 import java.io.IOException;
@@ -25,13 +27,17 @@ import java.util.stream.Stream;
  *
  * <p>A snapshot appears under its final name only once its layer is fully unpacked (one atomic
  * directory rename), so a crash mid-unpack leaves nothing that looks complete. Removal renames
- * first, so a half-removed snapshot is never mistaken for a whole one. Thread-safe; concurrent
+ * first, so a half-removed snapshot is never mistaken for a whole one. The unpacked tree is made
+ * durable ({@code syncfs(2)} of its filesystem) before that rename, and the rename itself (a
+ * directory {@code fsync}) after it: otherwise a power loss could leave a committed name over empty
+ * or truncated files, since ext4 and xfs order metadata, not data. Thread-safe; concurrent
  * {@link #prepare} calls for the same chain id unpack once.
  */
 public final class SnapshotStore {
     private static final Pattern CHAIN_ID = Pattern.compile("sha256:[0-9a-f]{64}");
 
     private final Path root;
+    private final Syscalls sys;
     private final SingleFlight<String, Path> inFlight = new SingleFlight<>();
 
     /** Fills a fresh, empty directory with one layer. */
@@ -42,6 +48,12 @@ public final class SnapshotStore {
 
     /** Creates the directory and removes what interrupted unpacks and removals left. */
     public SnapshotStore(Path root) throws IOException {
+        this(root, new LinuxSyscalls());
+    }
+
+    /** As {@link #SnapshotStore(Path)}, with {@code sys} for {@code syncfs} and {@code fsync}. */
+    public SnapshotStore(Path root, Syscalls sys) throws IOException {
+        this.sys = sys;
         this.root = Files.createDirectories(root);
         try (Stream<Path> all = Files.list(root)) {
             for (Path p : all.toList()) {
@@ -76,7 +88,11 @@ public final class SnapshotStore {
             try {
                 Path fs = Files.createDirectory(tmp.resolve("fs"));
                 unpack.into(fs);
+                sys.syncfs(tmp);
+                // failpoint: pull.before-layer-commit
                 Files.move(tmp, done.getParent(), StandardCopyOption.ATOMIC_MOVE);
+                sys.fsync(root);
+                // failpoint: pull.after-layer-commit
                 return done;
             } finally {
                 if (Files.exists(tmp)) {
