@@ -174,6 +174,11 @@ public final class ImagePuller {
             for (Future<?> f : running) {
                 try {
                     f.get();
+                } catch (InterruptedException e) {
+                    // The pull was cancelled: stop waiting for our layers now (closing the executor
+                    // would wait for them). A layer another pull also waits for goes on for that one.
+                    running.forEach(r -> r.cancel(true));
+                    throw e;
                 } catch (ExecutionException e) {
                     running.forEach(r -> r.cancel(true)); // one bad layer fails the pull: stop the others
                     switch (e.getCause()) {

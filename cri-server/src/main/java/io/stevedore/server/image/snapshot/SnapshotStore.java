@@ -38,7 +38,7 @@ public final class SnapshotStore {
 
     private final Path root;
     private final Syscalls sys;
-    private final SingleFlight<String, Path> inFlight = new SingleFlight<>();
+    private final SingleFlight<String, Path> inFlight = new SingleFlight<>("unpack-");
 
     /** Fills a fresh, empty directory with one layer. */
     @FunctionalInterface
@@ -90,7 +90,14 @@ public final class SnapshotStore {
                 unpack.into(fs);
                 sys.syncfs(tmp);
                 // failpoint: pull.before-layer-commit
-                Files.move(tmp, done.getParent(), StandardCopyOption.ATOMIC_MOVE);
+                try {
+                    Files.move(tmp, done.getParent(), StandardCopyOption.ATOMIC_MOVE);
+                } catch (IOException e) {
+                    if (!Files.isDirectory(done)) {
+                        throw e;
+                    }
+                    return done; // an unpack whose waiters had all gone committed it after all
+                }
                 sys.fsync(root);
                 // failpoint: pull.after-layer-commit
                 return done;
@@ -100,6 +107,11 @@ public final class SnapshotStore {
                 }
             }
         });
+    }
+
+    /** How many callers wait for the snapshot's unpack now (0 when none is under way). */
+    public int waiters(String chainId) {
+        return inFlight.waiters(chainId);
     }
 
     /** Every chain id present. */
