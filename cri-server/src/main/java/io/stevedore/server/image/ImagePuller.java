@@ -67,10 +67,14 @@ public final class ImagePuller {
         this.parallelLayers = parallelLayers;
     }
 
-    /** Pulls {@code ref}; returns the record to store. */
-    public ImageRecord pull(ImageReference ref, Credentials creds) {
+    /**
+     * Pulls {@code ref}; returns the record to store. Every blob and snapshot the image needs is added
+     * to {@code lease} before the pull looks for it, so collection leaves it alone until the caller
+     * has written the record and closed the lease.
+     */
+    ImageRecord pull(ImageReference ref, Credentials creds, Leases.Lease lease) {
         try {
-            return doPull(ref, creds);
+            return doPull(ref, creds, lease);
         } catch (RegistryException e) {
             if (e.isNotFound()) {
                 throw new CriException.NotFound("pull " + ref + ": " + e.getMessage());
@@ -84,10 +88,10 @@ public final class ImagePuller {
         }
     }
 
-    private ImageRecord doPull(ImageReference ref, Credentials creds)
+    private ImageRecord doPull(ImageReference ref, Credentials creds, Leases.Lease lease)
             throws IOException, InterruptedException, RegistryException, ManifestException, UnpackException {
         Resolved top = registry.resolve(ref, creds);
-        var manifests = new StoredManifests();
+        var manifests = new StoredManifests(lease);
         ManifestDocument doc = store(top.descriptor(), top.body(), manifests);
         ImageManifest manifest = switch (doc) {
             case ImageManifest m -> m;
@@ -103,6 +107,7 @@ public final class ImagePuller {
         };
 
         Descriptor cfgDesc = manifest.config();
+        lease.addBlob(cfgDesc.digest().toString());
         content.ingest(cfgDesc.digest().toString(), cfgDesc.size(), () -> openBlob(top, cfgDesc, creds));
         ImageConfig config = ImageConfig.parse(content.read(cfgDesc.digest().toString()));
         List<String> diffIds = config.diffIds().stream().map(Digest::toString).toList();
@@ -111,6 +116,7 @@ public final class ImagePuller {
                     + manifest.layers().size() + " layers but its config lists " + diffIds.size() + " diff ids");
         }
         List<String> chains = ChainIds.of(diffIds);
+        lease.addSnapshots(chains);
         unpackAll(ref, top, manifest.layers(), diffIds, chains, creds);
 
         List<ImageRecord.Layer> layers = new ArrayList<>();
@@ -129,13 +135,19 @@ public final class ImagePuller {
 
     /** The index and manifest blobs a pull stored, and their total size (part of the image size). */
     private static final class StoredManifests {
+        final Leases.Lease lease;
         final List<String> digests = new ArrayList<>();
         long bytes;
+
+        StoredManifests(Leases.Lease lease) {
+            this.lease = lease;
+        }
     }
 
     private ManifestDocument store(Descriptor desc, byte[] body, StoredManifests stored)
             throws IOException, InterruptedException, ManifestException {
         String digest = desc.digest().toString();
+        stored.lease.addBlob(digest);
         content.ingest(digest, body.length, () -> new ByteArrayInputStream(body));
         stored.digests.add(digest);
         stored.bytes += body.length;

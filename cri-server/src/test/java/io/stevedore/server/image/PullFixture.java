@@ -166,7 +166,7 @@ final class PullFixture implements AutoCloseable {
                 && image.chains().stream().allMatch(snapshots::has);
     }
 
-    /** Names under the snapshot root and the content store's blob and ingest dirs. */
+    /** Names under the snapshot root, the content store's blob and ingest dirs and the image records, sorted. */
     List<String> leftovers() throws IOException {
         List<String> out = new ArrayList<>();
         for (Path dir : List.of(
@@ -178,6 +178,7 @@ final class PullFixture implements AutoCloseable {
                 all.forEach(p -> out.add(state.relativize(p).toString()));
             }
         }
+        out.sort(null);
         return out;
     }
 
