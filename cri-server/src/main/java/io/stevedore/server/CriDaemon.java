@@ -200,7 +200,9 @@ public final class CriDaemon implements AutoCloseable {
                 snapshots,
                 new LayerUnpacker(new LinuxSyscalls()),
                 Platform.linuxAmd64(),
-                config.images().maxConcurrentDownloads());
+                config.images().maxConcurrentDownloads(),
+                new ImagePuller.Limits(
+                        config.images().maxLayerSize(), config.images().maxImageSize()));
         return new ImageService(new ImageStore(layout.images()), content, snapshots, puller, inUse);
     }
 

@@ -21,6 +21,8 @@ import io.stevedore.server.image.snapshot.SnapshotStore;
 import io.stevedore.server.image.store.ImageRecord;
 import io.stevedore.server.image.unpack.Decompression;
 import io.stevedore.server.image.unpack.LayerUnpacker;
+import io.stevedore.server.image.unpack.SizeLimitException;
+import io.stevedore.server.image.unpack.UnpackBudget;
 import io.stevedore.server.image.unpack.UnpackException;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -51,6 +53,23 @@ public final class ImagePuller {
     private final LayerUnpacker unpacker;
     private final Platform platform;
     private final int parallelLayers;
+    private final Limits limits;
+
+    /**
+     * Bounds on what unpacking one pull may write to disk, in bytes (file contents, plus a block per
+     * entry). Layers already on the node, or unpacked by another pull at the same time, are not
+     * counted again: the bound is on the disk a pull fills.
+     *
+     * @param maxLayerSize one layer ({@code image.max_layer_size})
+     * @param maxImageSize all the layers this pull unpacks ({@code image.max_image_size})
+     */
+    public record Limits(long maxLayerSize, long maxImageSize) {
+        public Limits {
+            if (maxLayerSize < 1 || maxImageSize < 1) {
+                throw new IllegalArgumentException("size limits must be at least 1 byte");
+            }
+        }
+    }
 
     public ImagePuller(
             RegistryClient registry,
@@ -58,13 +77,15 @@ public final class ImagePuller {
             SnapshotStore snapshots,
             LayerUnpacker unpacker,
             Platform platform,
-            int parallelLayers) {
+            int parallelLayers,
+            Limits limits) {
         this.registry = registry;
         this.content = content;
         this.snapshots = snapshots;
         this.unpacker = unpacker;
         this.platform = platform;
         this.parallelLayers = parallelLayers;
+        this.limits = limits;
     }
 
     /**
@@ -164,6 +185,7 @@ public final class ImagePuller {
             Credentials creds)
             throws IOException, InterruptedException, UnpackException {
         var slots = new Semaphore(parallelLayers);
+        var budget = UnpackBudget.of(limits.maxImageSize(), "image.max_image_size");
         List<Future<?>> running = new ArrayList<>();
         try (var exec = Executors.newThreadPerTaskExecutor(
                 Thread.ofVirtual().name("pull-layer-", 0).factory())) {
@@ -177,7 +199,9 @@ public final class ImagePuller {
                 running.add(exec.submit(() -> {
                     slots.acquire();
                     try {
-                        return snapshots.prepare(chain, dir -> unpackLayer(ref, top, layer, diffId, dir, creds));
+                        var layerBudget = budget.layer(limits.maxLayerSize(), "image.max_layer_size");
+                        return snapshots.prepare(
+                                chain, dir -> unpackLayer(ref, top, layer, diffId, dir, creds, layerBudget));
                     } finally {
                         slots.release();
                     }
@@ -206,16 +230,26 @@ public final class ImagePuller {
     }
 
     private void unpackLayer(
-            ImageReference ref, Resolved top, Descriptor layer, String diffId, Path dir, Credentials creds)
+            ImageReference ref,
+            Resolved top,
+            Descriptor layer,
+            String diffId,
+            Path dir,
+            Credentials creds,
+            UnpackBudget budget)
             throws IOException, InterruptedException {
         String what = "layer " + layer.digest() + " of " + ref;
         try (InputStream raw = openBlob(top, layer, creds);
                 var compressed = new DigestingInputStream(raw, layer.size(), what);
                 InputStream tar = Decompression.open(compressed, layer.mediaType());
                 var uncompressed = new DigestingInputStream(tar, -1, what + " (uncompressed)")) {
-            unpacker.unpack(uncompressed, dir);
+            unpacker.unpack(uncompressed, dir, budget);
             uncompressed.verify(diffId);
             compressed.verify(layer.digest().toString());
+        } catch (SizeLimitException e) {
+            // Not the registry's fault nor a malformed layer: a node limit, which a retry will not pass.
+            throw new CriException.ResourceExhausted(
+                    "pull " + ref + ": layer " + layer.digest() + ": " + e.getMessage());
         } catch (UnpackException e) {
             throw new UnpackWrapper(e);
         }

@@ -57,6 +57,10 @@ final class PullFixture implements AutoCloseable {
     record Image(String ref, String id, String manifest, List<String> layers, List<String> chains) {}
 
     PullFixture(Path state, int parallelLayers) throws Exception {
+        this(state, parallelLayers, new ImagePuller.Limits(1L << 30, 1L << 30));
+    }
+
+    PullFixture(Path state, int parallelLayers, ImagePuller.Limits limits) throws Exception {
         this.state = state;
         Path certs = Files.createDirectories(state.resolve("certs.d").resolve(HOST));
         Files.writeString(certs.resolve("hosts.toml"), "server = \"" + registry.origin() + "\"\n");
@@ -65,7 +69,13 @@ final class PullFixture implements AutoCloseable {
         snapshots = new SnapshotStore(state.resolve("snapshots"), new HostCalls());
         store = new ImageStore(state.resolve("images"));
         puller = new ImagePuller(
-                client, content, snapshots, new LayerUnpacker(new HostCalls()), Platform.linuxAmd64(), parallelLayers);
+                client,
+                content,
+                snapshots,
+                new LayerUnpacker(new HostCalls()),
+                Platform.linuxAmd64(),
+                parallelLayers,
+                limits);
         images = new ImageService(store, content, snapshots, puller, inUseSupplier());
         registry.interceptor = ex -> {
             String path = ex.getRequestURI().getPath();
