@@ -11,8 +11,10 @@ import io.stevedore.server.image.store.ImageRecord;
 import io.stevedore.server.image.store.ImageStore;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -148,6 +150,54 @@ public final class ImageService {
             });
         } catch (IOException e) {
             throw new UncheckedIOException("remove image " + id, e);
+        }
+    }
+
+    /**
+     * Reconciles the image stores with what survived a crash, once at start-up: after containers
+     * have been recovered (their snapshots count as used) and before any pull.
+     *
+     * <p>Assumptions: temp files and unpack directories of interrupted writes were already removed
+     * when the stores were opened; no pull is under way. A record whose config blob or one of whose
+     * snapshots is missing is dropped (logged), since a container could not be made from it and
+     * kubelet, seeing the image gone, pulls it again. Then everything no record names and no
+     * container uses is collected: what a pull killed mid-way committed before it could write its
+     * record.
+     */
+    public void recover() {
+        for (ImageRecord r : images.list()) {
+            List<String> missing = new ArrayList<>();
+            if (!content.has(r.id())) {
+                missing.add(r.id());
+            }
+            r.chainIds().stream().filter(c -> !snapshots.has(c)).forEach(missing::add);
+            if (!missing.isEmpty()) {
+                log.atWarn()
+                        .addKeyValue("image", r.id())
+                        .addKeyValue("missing", missing)
+                        .log("dropping image record whose content is gone");
+                try {
+                    images.remove(r.id());
+                } catch (IOException e) {
+                    throw new UncheckedIOException("drop image record " + r.id(), e);
+                }
+            }
+        }
+        try {
+            collectGarbage();
+        } catch (UncheckedIOException e) {
+            // Garbage left over costs disk, not correctness: not worth refusing to start for.
+            log.atWarn().setCause(e).log("collecting unused image content at start-up failed");
+        }
+    }
+
+    /** Removes every snapshot and blob that no image record, container or pull under way needs. */
+    public void collectGarbage() {
+        try {
+            leases.collect((leasedBlobs, leasedSnapshots) ->
+                    sweep(content.list(), snapshots.list(), leasedBlobs, leasedSnapshots));
+        } catch (IOException e) {
+            throw new UncheckedIOException("collect unused images content", e);
         }
     }
 
