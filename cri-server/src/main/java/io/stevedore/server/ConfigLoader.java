@@ -54,6 +54,8 @@ import java.util.function.Function;
  * registry_config_dir = "/etc/stevedore/certs.d"
  * max_concurrent_downloads = 3
  * no_progress_timeout = "5m"
+ * max_layer_size = 34359738368   # bytes one layer may unpack to (32 GiB)
+ * max_image_size = 68719476736   # bytes all layers of one pull may unpack to (64 GiB)
  *
  * [stream]
  * address = "127.0.0.1"
@@ -137,7 +139,9 @@ public final class ConfigLoader {
         var images = new DaemonConfig.Images(
                 img.path("registry_config_dir", di.registryConfigDir()),
                 img.positiveInt("max_concurrent_downloads", di.maxConcurrentDownloads()),
-                img.duration("no_progress_timeout", di.noProgressTimeout()));
+                img.duration("no_progress_timeout", di.noProgressTimeout()),
+                img.positiveLong("max_layer_size", di.maxLayerSize()),
+                img.positiveLong("max_image_size", di.maxImageSize()));
         img.finish();
 
         var st = top.table("stream");
@@ -269,6 +273,17 @@ public final class ConfigLoader {
                 throw error(key, "must be a whole number of at least 1 (got " + v + ")");
             }
             return v.asInt();
+        }
+
+        long positiveLong(String key, long dflt) throws ConfigException {
+            JsonNode v = node.remove(key);
+            if (v == null) {
+                return dflt;
+            }
+            if (!v.isIntegralNumber() || !v.canConvertToLong() || v.asLong() < 1) {
+                throw error(key, "must be a whole number of at least 1 (got " + v + ")");
+            }
+            return v.asLong();
         }
 
         int intInRange(String key, int dflt, int min, int max) throws ConfigException {

@@ -75,6 +75,7 @@ public final class CriDaemon implements AutoCloseable {
     private HealthStatusManager health;
     private SandboxService sandboxes;
     private ContainerService containers;
+    private ImageService images;
     private StreamingServer streaming;
     private HeapReturn heapReturn;
     private Reaper reaper;
@@ -111,7 +112,7 @@ public final class CriDaemon implements AutoCloseable {
                 log.atWarn().log("cannot become a child subreaper: {}", e.getMessage());
             }
             var snapshots = new SnapshotStore(layout.snapshots());
-            var images = images(config, layout, snapshots, this::snapshotsInUse);
+            images = images(config, layout, snapshots, this::snapshotsInUse);
             Path nativeDir = Path.of(System.getProperty("stevedore.native.dir", "shim/target/native"));
             var runtimes = new Runtimes(config, layout);
             var launcher = new ShimLauncher(nativeDir.resolve("stevedore-shim"), Duration.ofSeconds(60));
@@ -202,17 +203,21 @@ public final class CriDaemon implements AutoCloseable {
                 snapshots,
                 new LayerUnpacker(new LinuxSyscalls()),
                 Platform.linuxAmd64(),
-                config.images().maxConcurrentDownloads());
+                config.images().maxConcurrentDownloads(),
+                new ImagePuller.Limits(
+                        config.images().maxLayerSize(), config.images().maxImageSize()));
         return new ImageService(new ImageStore(layout.images()), content, snapshots, puller, inUse);
     }
 
     /**
      * Reconciles the state store with what survived on the machine: pods first (their namespaces),
-     * then containers (exits recorded by shims while we were down, vanished shims, stray bundles).
+     * then containers (exits recorded by shims while we were down, vanished shims, stray bundles),
+     * then images (what a pull cut short left behind).
      */
     private void recover() throws IOException {
         sandboxes.recover();
         containers.recover();
+        images.recover(); // after containers: the snapshots they use must survive collection
     }
 
     public boolean isReady() {

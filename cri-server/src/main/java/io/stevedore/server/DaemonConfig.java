@@ -85,7 +85,12 @@ public record DaemonConfig(
                 Map.of("runc", new RuntimeHandler("runc", Optional.empty())),
                 Path.of("/etc/cni/net.d"),
                 List.of(Path.of("/opt/cni/bin"), Path.of("/usr/lib/cni")),
-                new Images(Path.of("/etc/stevedore/certs.d"), 3, Duration.ofMinutes(5)),
+                new Images(
+                        Path.of("/etc/stevedore/certs.d"),
+                        3,
+                        Duration.ofMinutes(5),
+                        Images.DEFAULT_MAX_LAYER_SIZE,
+                        Images.DEFAULT_MAX_IMAGE_SIZE),
                 new Stream("127.0.0.1", 0, Duration.ofHours(4), Optional.empty(), Optional.empty()),
                 new Limits(Limits.DEFAULT_EXEC_SYNC_OUTPUT));
     }
@@ -126,13 +131,29 @@ public record DaemonConfig(
      *     ({@code <dir>/<host>/hosts.toml}): mirrors, server override, TLS
      * @param maxConcurrentDownloads layers of one pull downloaded and unpacked at once
      * @param noProgressTimeout a blob download that receives nothing for this long fails
+     * @param maxLayerSize bytes one layer may unpack to (file contents plus a block per entry); a
+     *     pull that passes it fails with RESOURCE_EXHAUSTED: a gzip bomb must not fill the disk
+     * @param maxImageSize bytes all the layers one pull unpacks may add up to
      */
-    public record Images(Path registryConfigDir, int maxConcurrentDownloads, Duration noProgressTimeout) {
+    public record Images(
+            Path registryConfigDir,
+            int maxConcurrentDownloads,
+            Duration noProgressTimeout,
+            long maxLayerSize,
+            long maxImageSize) {
+        /** 32 GiB: larger than any layer seen in the wild (CUDA and model images stay under 20 GiB). */
+        public static final long DEFAULT_MAX_LAYER_SIZE = 32L << 30;
+
+        public static final long DEFAULT_MAX_IMAGE_SIZE = 64L << 30;
+
         public Images {
             Objects.requireNonNull(registryConfigDir, "registryConfigDir");
             Objects.requireNonNull(noProgressTimeout, "noProgressTimeout");
             if (maxConcurrentDownloads < 1) {
                 throw new IllegalArgumentException("maxConcurrentDownloads must be at least 1");
+            }
+            if (maxLayerSize < 1 || maxImageSize < 1) {
+                throw new IllegalArgumentException("maxLayerSize and maxImageSize must be at least 1");
             }
         }
     }

@@ -64,6 +64,8 @@ class ConfigLoaderTest {
         registry_config_dir = "/etc/sd/certs.d"
         max_concurrent_downloads = 5
         no_progress_timeout = "30s"
+        max_layer_size = 1048576
+        max_image_size = 68719476737
         [stream]
         address = "::1"
         port = 10010
@@ -87,7 +89,10 @@ class ConfigLoaderTest {
                 c.runtimeHandlers().get("crun"));
         assertEquals(2, c.runtimeHandlers().size(), "runc stays configured");
         assertEquals(List.of(Path.of("/opt/sd/cni")), c.cniBinDirs());
-        assertEquals(new DaemonConfig.Images(Path.of("/etc/sd/certs.d"), 5, Duration.ofSeconds(30)), c.images());
+        assertEquals(
+                new DaemonConfig.Images(
+                        Path.of("/etc/sd/certs.d"), 5, Duration.ofSeconds(30), 1L << 20, (64L << 30) + 1),
+                c.images());
         assertEquals(
                 new DaemonConfig.Stream(
                         "::1",
@@ -145,6 +150,14 @@ class ConfigLoaderTest {
                         "zero downloads",
                         "[image]\nmax_concurrent_downloads = 0",
                         "image.max_concurrent_downloads: must be a whole number of at least 1 (got 0)"),
+                new Case(
+                        "zero layer size",
+                        "[image]\nmax_layer_size = 0",
+                        "image.max_layer_size: must be a whole number of at least 1 (got 0)"),
+                new Case(
+                        "image size as a string",
+                        "[image]\nmax_image_size = \"64GiB\"",
+                        "image.max_image_size: must be a whole number of at least 1 (got \"64GiB\")"),
                 new Case("unknown image key", "[image]\nmirrors = []", "image.mirrors: unknown key"),
                 new Case(
                         "stream port too big",

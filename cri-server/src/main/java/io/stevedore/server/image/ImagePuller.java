@@ -22,6 +22,8 @@ import io.stevedore.server.image.snapshot.SnapshotStore;
 import io.stevedore.server.image.store.ImageRecord;
 import io.stevedore.server.image.unpack.Decompression;
 import io.stevedore.server.image.unpack.LayerUnpacker;
+import io.stevedore.server.image.unpack.SizeLimitException;
+import io.stevedore.server.image.unpack.UnpackBudget;
 import io.stevedore.server.image.unpack.UnpackException;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -52,6 +54,23 @@ public final class ImagePuller {
     private final LayerUnpacker unpacker;
     private final Platform platform;
     private final int parallelLayers;
+    private final Limits limits;
+
+    /**
+     * Bounds on what unpacking one pull may write to disk, in bytes (file contents, plus a block per
+     * entry). Layers already on the node, or unpacked by another pull at the same time, are not
+     * counted again: the bound is on the disk a pull fills.
+     *
+     * @param maxLayerSize one layer ({@code image.max_layer_size})
+     * @param maxImageSize all the layers this pull unpacks ({@code image.max_image_size})
+     */
+    public record Limits(long maxLayerSize, long maxImageSize) {
+        public Limits {
+            if (maxLayerSize < 1 || maxImageSize < 1) {
+                throw new IllegalArgumentException("size limits must be at least 1 byte");
+            }
+        }
+    }
 
     public ImagePuller(
             RegistryClient registry,
@@ -59,19 +78,25 @@ public final class ImagePuller {
             SnapshotStore snapshots,
             LayerUnpacker unpacker,
             Platform platform,
-            int parallelLayers) {
+            int parallelLayers,
+            Limits limits) {
         this.registry = registry;
         this.content = content;
         this.snapshots = snapshots;
         this.unpacker = unpacker;
         this.platform = platform;
         this.parallelLayers = parallelLayers;
+        this.limits = limits;
     }
 
-    /** Pulls {@code ref}; returns the record to store. */
-    public ImageRecord pull(ImageReference ref, Credentials creds) {
+    /**
+     * Pulls {@code ref}; returns the record to store. Every blob and snapshot the image needs is added
+     * to {@code lease} before the pull looks for it, so collection leaves it alone until the caller
+     * has written the record and closed the lease.
+     */
+    ImageRecord pull(ImageReference ref, Credentials creds, Leases.Lease lease) {
         try {
-            return doPull(ref, creds);
+            return doPull(ref, creds, lease);
         } catch (RegistryException e) {
             if (e.isNotFound()) {
                 throw new CriException.NotFound("pull " + ref + ": " + e.getMessage());
@@ -85,10 +110,10 @@ public final class ImagePuller {
         }
     }
 
-    private ImageRecord doPull(ImageReference ref, Credentials creds)
+    private ImageRecord doPull(ImageReference ref, Credentials creds, Leases.Lease lease)
             throws IOException, InterruptedException, RegistryException, ManifestException, UnpackException {
         Resolved top = registry.resolve(ref, creds);
-        var manifests = new StoredManifests();
+        var manifests = new StoredManifests(lease);
         ManifestDocument doc = store(top.descriptor(), top.body(), manifests);
         ImageManifest manifest = switch (doc) {
             case ImageManifest m -> m;
@@ -104,6 +129,7 @@ public final class ImagePuller {
         };
 
         Descriptor cfgDesc = manifest.config();
+        lease.addBlob(cfgDesc.digest().toString());
         content.ingest(cfgDesc.digest().toString(), cfgDesc.size(), () -> openBlob(top, cfgDesc, creds));
         ImageConfig config = ImageConfig.parse(content.read(cfgDesc.digest().toString()));
         List<String> diffIds = config.diffIds().stream().map(Digest::toString).toList();
@@ -112,6 +138,7 @@ public final class ImagePuller {
                     + manifest.layers().size() + " layers but its config lists " + diffIds.size() + " diff ids");
         }
         List<String> chains = ChainIds.of(diffIds);
+        lease.addSnapshots(chains);
         unpackAll(ref, top, manifest.layers(), diffIds, chains, creds);
 
         List<ImageRecord.Layer> layers = new ArrayList<>();
@@ -130,13 +157,19 @@ public final class ImagePuller {
 
     /** The index and manifest blobs a pull stored, and their total size (part of the image size). */
     private static final class StoredManifests {
+        final Leases.Lease lease;
         final List<String> digests = new ArrayList<>();
         long bytes;
+
+        StoredManifests(Leases.Lease lease) {
+            this.lease = lease;
+        }
     }
 
     private ManifestDocument store(Descriptor desc, byte[] body, StoredManifests stored)
             throws IOException, InterruptedException, ManifestException {
         String digest = desc.digest().toString();
+        stored.lease.addBlob(digest);
         content.ingest(digest, body.length, () -> new ByteArrayInputStream(body));
         stored.digests.add(digest);
         stored.bytes += body.length;
@@ -153,6 +186,7 @@ public final class ImagePuller {
             Credentials creds)
             throws IOException, InterruptedException, UnpackException {
         var slots = new Semaphore(parallelLayers);
+        var budget = UnpackBudget.of(limits.maxImageSize(), "image.max_image_size");
         List<Future<?>> running = new ArrayList<>();
         try (var exec = Executors.newThreadPerTaskExecutor(
                 Thread.ofVirtual().name("pull-layer-", 0).factory())) {
@@ -166,7 +200,9 @@ public final class ImagePuller {
                 running.add(exec.submit(() -> {
                     slots.acquire();
                     try {
-                        return snapshots.prepare(chain, dir -> unpackLayer(ref, top, layer, diffId, dir, creds));
+                        var layerBudget = budget.layer(limits.maxLayerSize(), "image.max_layer_size");
+                        return snapshots.prepare(
+                                chain, dir -> unpackLayer(ref, top, layer, diffId, dir, creds, layerBudget));
                     } finally {
                         slots.release();
                     }
@@ -175,6 +211,11 @@ public final class ImagePuller {
             for (Future<?> f : running) {
                 try {
                     f.get();
+                } catch (InterruptedException e) {
+                    // The pull was cancelled: stop waiting for our layers now (closing the executor
+                    // would wait for them). A layer another pull also waits for goes on for that one.
+                    running.forEach(r -> r.cancel(true));
+                    throw e;
                 } catch (ExecutionException e) {
                     running.forEach(r -> r.cancel(true)); // one bad layer fails the pull: stop the others
                     switch (e.getCause()) {
@@ -190,16 +231,26 @@ public final class ImagePuller {
     }
 
     private void unpackLayer(
-            ImageReference ref, Resolved top, Descriptor layer, String diffId, Path dir, Credentials creds)
+            ImageReference ref,
+            Resolved top,
+            Descriptor layer,
+            String diffId,
+            Path dir,
+            Credentials creds,
+            UnpackBudget budget)
             throws IOException, InterruptedException {
         String what = "layer " + layer.digest() + " of " + ref;
         try (InputStream raw = openBlob(top, layer, creds);
                 var compressed = new DigestingInputStream(raw, layer.size(), what);
                 InputStream tar = Decompression.open(compressed, layer.mediaType());
                 var uncompressed = new DigestingInputStream(tar, -1, what + " (uncompressed)")) {
-            unpacker.unpack(uncompressed, dir);
+            unpacker.unpack(uncompressed, dir, budget);
             uncompressed.verify(diffId);
             compressed.verify(layer.digest().toString());
+        } catch (SizeLimitException e) {
+            // Not the registry's fault nor a malformed layer: a node limit, which a retry will not pass.
+            throw new CriException.ResourceExhausted(
+                    "pull " + ref + ": layer " + layer.digest() + ": " + e.getMessage());
         } catch (UnpackException e) {
             throw new UnpackWrapper(e);
         } catch (IOException e) {

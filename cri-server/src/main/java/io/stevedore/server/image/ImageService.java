@@ -9,10 +9,13 @@ import io.stevedore.server.image.registry.Credentials;
 import io.stevedore.server.image.snapshot.SnapshotStore;
 import io.stevedore.server.image.store.ImageRecord;
 import io.stevedore.server.image.store.ImageStore;
+import io.stevedore.server.state.Failpoints;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -28,9 +31,12 @@ import org.slf4j.LoggerFactory;
  * docker.io/library/busybox:latest}).
  *
  * <p>Pulls of different images run concurrently; pulls that share blobs or layers share their
- * download and unpack. Removal and collection are serialised with each other (never with pulls:
- * a pull commits its record only after its snapshots exist, and collection keeps every snapshot
- * a record names, so it cannot remove a layer a pull just made).
+ * download and unpack. Collection (after a removal, at start-up, after a failed pull) keeps what an
+ * image record names, what a container uses and what a pull under way has leased ({@link Leases}):
+ * a pull leases each blob and snapshot before it looks for it and releases the lease only once its
+ * record is written, so collection can never take a layer or a config from under it. Removals and
+ * collections are serialised on the lease lock; a pull takes that lock only for an instant, so a
+ * removal never waits for a slow pull.
  */
 public final class ImageService {
     private static final Logger log = LoggerFactory.getLogger(ImageService.class);
@@ -40,7 +46,7 @@ public final class ImageService {
     private final SnapshotStore snapshots;
     private final ImagePuller puller;
     private final Supplier<Set<String>> snapshotsInUse;
-    private final Object gcLock = new Object();
+    private final Leases leases = new Leases();
     private final Map<String, ImageConfig> configs = new ConcurrentHashMap<>();
 
     /**
@@ -63,10 +69,30 @@ public final class ImageService {
     /** Pulls {@code image} and returns the stored record (whose id is the CRI {@code image_ref}). */
     public ImageRecord pull(String image, Credentials creds) {
         ImageReference ref = parse(image);
+        Leases.Lease lease = leases.open();
         try {
-            return images.put(puller.pull(ref, creds));
+            ImageRecord pulled = puller.pull(ref, creds, lease);
+            Failpoints.hit(Failpoints.PULL_BEFORE_RECORD);
+            ImageRecord stored = images.put(pulled);
+            lease.close(); // only now: until the record is written, nothing else names what we made
+            return stored;
         } catch (IOException e) {
-            throw new UncheckedIOException("store image " + ref + ": " + e.getMessage(), e);
+            var failure = new UncheckedIOException("store image " + ref + ": " + e.getMessage(), e);
+            discard(lease, failure);
+            throw failure;
+        } catch (RuntimeException | Error e) {
+            discard(lease, e);
+            throw e;
+        }
+    }
+
+    /** Removes what a failed pull made that nothing else (an image, a container, another pull) names. */
+    private void discard(Leases.Lease lease, Throwable failure) {
+        try {
+            lease.discard((leasedBlobs, leasedSnapshots) ->
+                    sweep(lease.blobs(), lease.snapshots(), leasedBlobs, leasedSnapshots));
+        } catch (IOException | RuntimeException e) {
+            failure.addSuppressed(e); // the pull's own failure is what the caller must see
         }
     }
 
@@ -117,34 +143,90 @@ public final class ImageService {
         if (found.isEmpty()) {
             return;
         }
-        synchronized (gcLock) {
-            try {
-                images.remove(found.get().id());
-                configs.remove(found.get().id());
-                collect();
-            } catch (IOException e) {
-                throw new UncheckedIOException("remove image " + found.get().id(), e);
-            }
+        String id = found.get().id();
+        try {
+            leases.collect((leasedBlobs, leasedSnapshots) -> {
+                images.remove(id);
+                configs.remove(id);
+                sweep(content.list(), snapshots.list(), leasedBlobs, leasedSnapshots);
+            });
+        } catch (IOException e) {
+            throw new UncheckedIOException("remove image " + id, e);
         }
     }
 
-    /** Removes snapshots and blobs that no image record names and no container uses. */
-    private void collect() throws IOException {
+    /**
+     * Reconciles the image stores with what survived a crash, once at start-up: after containers
+     * have been recovered (their snapshots count as used) and before any pull.
+     *
+     * <p>Assumptions: temp files and unpack directories of interrupted writes were already removed
+     * when the stores were opened; no pull is under way. A record whose config blob or one of whose
+     * snapshots is missing is dropped (logged), since a container could not be made from it and
+     * kubelet, seeing the image gone, pulls it again. Then everything no record names and no
+     * container uses is collected: what a pull killed mid-way committed before it could write its
+     * record.
+     */
+    public void recover() {
+        for (ImageRecord r : images.list()) {
+            List<String> missing = new ArrayList<>();
+            if (!content.has(r.id())) {
+                missing.add(r.id());
+            }
+            r.chainIds().stream().filter(c -> !snapshots.has(c)).forEach(missing::add);
+            if (!missing.isEmpty()) {
+                log.atWarn()
+                        .addKeyValue("image", r.id())
+                        .addKeyValue("missing", missing)
+                        .log("dropping image record whose content is gone");
+                try {
+                    images.remove(r.id());
+                } catch (IOException e) {
+                    throw new UncheckedIOException("drop image record " + r.id(), e);
+                }
+            }
+        }
+        try {
+            collectGarbage();
+        } catch (UncheckedIOException e) {
+            // Garbage left over costs disk, not correctness: not worth refusing to start for.
+            log.atWarn().setCause(e).log("collecting unused image content at start-up failed");
+        }
+    }
+
+    /** Removes every snapshot and blob that no image record, container or pull under way needs. */
+    public void collectGarbage() {
+        try {
+            leases.collect((leasedBlobs, leasedSnapshots) ->
+                    sweep(content.list(), snapshots.list(), leasedBlobs, leasedSnapshots));
+        } catch (IOException e) {
+            throw new UncheckedIOException("collect unused images content", e);
+        }
+    }
+
+    /**
+     * Removes, of {@code blobs} and {@code chains}, what no image record names, no container uses
+     * and no open lease names. Runs under the lease lock.
+     */
+    private void sweep(
+            Collection<String> blobs, Collection<String> chains, Set<String> leasedBlobs, Set<String> leasedSnapshots)
+            throws IOException {
         Set<String> keepSnapshots = new HashSet<>(snapshotsInUse.get());
-        Set<String> keepBlobs = new HashSet<>();
+        keepSnapshots.addAll(leasedSnapshots);
+        Set<String> keepBlobs = new HashSet<>(leasedBlobs);
         for (ImageRecord r : images.list()) {
             keepSnapshots.addAll(r.chainIds());
             keepBlobs.add(r.id());
             keepBlobs.addAll(r.manifests());
             r.layers().forEach(l -> keepBlobs.add(l.digest()));
         }
-        for (String chain : snapshots.list()) {
-            if (!keepSnapshots.contains(chain)) {
+        for (String chain : chains) {
+            if (!keepSnapshots.contains(chain) && snapshots.has(chain)) {
                 snapshots.remove(chain);
                 log.atDebug().addKeyValue("snapshot", chain).log("removed unused snapshot");
             }
         }
-        for (String blob : content.list()) {
+        Failpoints.hit(Failpoints.IMAGE_REMOVE_MID_GC); // snapshots gone, blobs not yet
+        for (String blob : blobs) {
             if (!keepBlobs.contains(blob)) {
                 content.delete(blob);
             }

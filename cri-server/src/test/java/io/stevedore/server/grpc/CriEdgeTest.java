@@ -86,7 +86,8 @@ class CriEdgeTest {
         var content = new ContentStore(state.resolve("content"));
         var snapshots = new SnapshotStore(state.resolve("snapshots"));
         // no registry: these tests never reach a pull
-        var puller = new ImagePuller(null, content, snapshots, null, Platform.linuxAmd64(), 1);
+        var puller = new ImagePuller(
+                null, content, snapshots, null, Platform.linuxAmd64(), 1, new ImagePuller.Limits(1L << 30, 1L << 30));
         var imageService =
                 new ImageService(new ImageStore(state.resolve("images")), content, snapshots, puller, Set::of);
         String name = InProcessServerBuilder.generateName();

@@ -90,6 +90,8 @@ public final class LinuxSyscalls implements Syscalls {
                     ValueLayout.JAVA_INT,
                     ValueLayout.ADDRESS,
                     ValueLayout.JAVA_INT));
+    private static final MethodHandle SYNCFS =
+            downcall("syncfs", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
     private static final int PR_SET_CHILD_SUBREAPER = 36;
     private static final int P_PIDFD = 3;
     private static final int WEXITED = 4;
@@ -216,6 +218,24 @@ public final class LinuxSyscalls implements Syscalls {
             throw e;
         } catch (Throwable t) {
             throw new IllegalStateException("umount2 " + target, t);
+        }
+    }
+
+    @Override
+    public void syncfs(Path path) throws SyscallException {
+        int fd = Libc.open(path.toString(), Libc.O_RDONLY | Libc.O_CLOEXEC, null);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment state = a.allocate(CAPTURED);
+            int r = (int) SYNCFS.invokeExact(state, fd);
+            if (r < 0) {
+                throw new SyscallException("syncfs", path, (int) ERRNO.get(state, 0L));
+            }
+        } catch (SyscallException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException("syncfs " + path, t);
+        } finally {
+            Libc.rawClose(fd);
         }
     }
 

@@ -1,6 +1,9 @@
 package io.stevedore.oci.linux;
 
+import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 
 /**
@@ -90,6 +93,24 @@ public interface Syscalls {
     /** {@code close(2)} of a descriptor from {@link #pidfdOpen}. */
     default void close(int fd) {
         throw new UnsupportedOperationException("close");
+    }
+
+    /**
+     * {@code syncfs(2)}: writes back everything cached for the filesystem {@code path} is on, in one
+     * call, where fsyncing a whole unpacked tree would take one call per file. {@code path} is
+     * opened read-only (a directory is fine) and closed again. The default does nothing, so a fake
+     * need not implement it; {@link LinuxSyscalls} makes the call.
+     */
+    default void syncfs(Path path) throws SyscallException {}
+
+    /**
+     * {@code fsync(2)} of a file or a directory by path (after a rename, the directory's own entry
+     * list). The default does it through the JDK, so fakes get the real call unless they record it.
+     */
+    default void fsync(Path path) throws IOException {
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            ch.force(true);
+        }
     }
 
     long MS_RDONLY = 1;

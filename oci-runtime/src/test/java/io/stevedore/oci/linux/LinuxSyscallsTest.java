@@ -39,6 +39,15 @@ class LinuxSyscallsTest {
     }
 
     @Test
+    void syncfs_directory_succeeds_andMissingPathIsEnoent() throws Exception {
+        Files.writeString(tmp.resolve("f"), "x");
+        sys.syncfs(tmp);
+        sys.fsync(tmp);
+        var e = assertThrows(SyscallException.class, () -> sys.syncfs(tmp.resolve("missing")));
+        assertEquals(Errno.ENOENT, e.errno());
+    }
+
+    @Test
     void lsetxattr_userNamespace_isReadBackByTheJdk() throws Exception {
         Path p = Files.writeString(tmp.resolve("f"), "x");
         var view = Files.getFileAttributeView(p, UserDefinedFileAttributeView.class);

@@ -32,7 +32,7 @@ public final class ContentStore {
 
     private final Path blobs;
     private final Path ingest;
-    private final SingleFlight<String, Path> inFlight = new SingleFlight<>();
+    private final SingleFlight<String, Path> inFlight = new SingleFlight<>("ingest-");
 
     /** Creates the directories and removes leftovers of interrupted ingests. */
     public ContentStore(Path root) throws IOException {

@@ -1,7 +1,10 @@
 package io.stevedore.server.image.snapshot;
 
+import io.stevedore.oci.linux.LinuxSyscalls;
+import io.stevedore.oci.linux.Syscalls;
 import io.stevedore.server.image.FileTrees;
 import io.stevedore.server.image.content.SingleFlight;
+import io.stevedore.server.state.Failpoints;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -26,14 +29,18 @@ import java.util.stream.Stream;
  * <p>A snapshot appears under its final name only once its layer is fully unpacked (one atomic
  * directory rename), so a crash mid-unpack leaves nothing that looks complete, and a failed unpack (a
  * full disk among others) removes its directory before {@link #prepare} returns. Removal renames
- * first, so a half-removed snapshot is never mistaken for a whole one. Thread-safe; concurrent
+ * first, so a half-removed snapshot is never mistaken for a whole one. The unpacked tree is made
+ * durable ({@code syncfs(2)} of its filesystem) before that rename, and the rename itself (a
+ * directory {@code fsync}) after it: otherwise a power loss could leave a committed name over empty
+ * or truncated files, since ext4 and xfs order metadata, not data. Thread-safe; concurrent
  * {@link #prepare} calls for the same chain id unpack once.
  */
 public final class SnapshotStore {
     private static final Pattern CHAIN_ID = Pattern.compile("sha256:[0-9a-f]{64}");
 
     private final Path root;
-    private final SingleFlight<String, Path> inFlight = new SingleFlight<>();
+    private final Syscalls sys;
+    private final SingleFlight<String, Path> inFlight = new SingleFlight<>("unpack-");
 
     /** Fills a fresh, empty directory with one layer. */
     @FunctionalInterface
@@ -43,6 +50,12 @@ public final class SnapshotStore {
 
     /** Creates the directory and removes what interrupted unpacks and removals left. */
     public SnapshotStore(Path root) throws IOException {
+        this(root, new LinuxSyscalls());
+    }
+
+    /** As {@link #SnapshotStore(Path)}, with {@code sys} for {@code syncfs} and {@code fsync}. */
+    public SnapshotStore(Path root, Syscalls sys) throws IOException {
+        this.sys = sys;
         this.root = Files.createDirectories(root);
         try (Stream<Path> all = Files.list(root)) {
             for (Path p : all.toList()) {
@@ -77,7 +90,18 @@ public final class SnapshotStore {
             try {
                 Path fs = Files.createDirectory(tmp.resolve("fs"));
                 unpack.into(fs);
-                Files.move(tmp, done.getParent(), StandardCopyOption.ATOMIC_MOVE);
+                sys.syncfs(tmp);
+                Failpoints.hit(Failpoints.PULL_BEFORE_LAYER_COMMIT);
+                try {
+                    Files.move(tmp, done.getParent(), StandardCopyOption.ATOMIC_MOVE);
+                } catch (IOException e) {
+                    if (!Files.isDirectory(done)) {
+                        throw e;
+                    }
+                    return done; // an unpack whose waiters had all gone committed it after all
+                }
+                sys.fsync(root);
+                Failpoints.hit(Failpoints.PULL_AFTER_LAYER_COMMIT);
                 return done;
             } catch (IOException | InterruptedException | RuntimeException | Error e) {
                 deleteAfterFailure(tmp, e);
@@ -93,6 +117,11 @@ public final class SnapshotStore {
         } catch (IOException | RuntimeException e) {
             cause.addSuppressed(e);
         }
+    }
+
+    /** How many callers wait for the snapshot's unpack now (0 when none is under way). */
+    public int waiters(String chainId) {
+        return inFlight.waiters(chainId);
     }
 
     /** Every chain id present. */

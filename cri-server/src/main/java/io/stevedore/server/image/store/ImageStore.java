@@ -5,8 +5,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.stevedore.oci.fs.AtomicFiles;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -109,9 +111,17 @@ public final class ImageStore {
         return merged;
     }
 
-    /** Forgets the image; idempotent. */
+    /**
+     * Forgets the image; idempotent. The removal is durable when this returns: collection deletes
+     * the image's snapshots next, and a record that came back after a power loss would name
+     * snapshots that are gone.
+     */
     public synchronized void remove(String id) throws IOException {
-        Files.deleteIfExists(file(id));
+        if (Files.deleteIfExists(file(id))) {
+            try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+                d.force(true);
+            }
+        }
         byId.remove(id);
     }
 

@@ -31,11 +31,18 @@ import java.util.List;
  * written through. A refused entry fails the whole layer with {@link UnpackException}; the caller
  * discards the directory.
  *
+ * <p><b>Size.</b> What is written is charged to an {@link UnpackBudget} before it is written, so a
+ * layer that decompresses to far more than it weighs stops at its limit, not at a full disk.
+ *
  * <p>Thread-safe: each call works on its own directory.
  */
 public final class LayerUnpacker {
     private static final String WHITEOUT = ".wh.";
     private static final String OPAQUE = ".wh..wh..opq";
+    /** What an entry costs beyond its content: an inode and a directory entry, counted as a tar block. */
+    private static final long ENTRY_COST = 512;
+
+    private static final int COPY_CHUNK = 64 * 1024;
 
     private final Syscalls sys;
     private final boolean root = new UnixSystem().getUid() == 0;
@@ -44,8 +51,19 @@ public final class LayerUnpacker {
         this.sys = sys;
     }
 
-    /** Unpacks {@code tar} into the empty directory {@code dest}. */
+    /** Unpacks {@code tar} into the empty directory {@code dest}, with no limit on its size. */
     public UnpackStats unpack(InputStream tar, Path dest) throws IOException, UnpackException {
+        return unpack(tar, dest, UnpackBudget.unlimited());
+    }
+
+    /**
+     * Unpacks {@code tar} into the empty directory {@code dest}, charging {@code budget} for what it
+     * writes before writing it.
+     *
+     * @throws SizeLimitException when the layer would pass a limit of {@code budget}; what was
+     *     unpacked so far stays in {@code dest}, for the caller to discard
+     */
+    public UnpackStats unpack(InputStream tar, Path dest, UnpackBudget budget) throws IOException, UnpackException {
         var reader = new TarReader(tar);
         List<DirTime> dirTimes = new ArrayList<>();
         long entries = 0;
@@ -56,6 +74,7 @@ public final class LayerUnpacker {
                 continue; // the layer's root itself: dest already exists
             }
             entries++;
+            budget.charge(ENTRY_COST + xattrBytes(e));
             Path target = dest.resolve(rel);
             Path parent = safeParent(dest, rel, e.name());
             String base = target.getFileName().toString();
@@ -86,7 +105,7 @@ public final class LayerUnpacker {
                             StandardOpenOption.CREATE_NEW,
                             StandardOpenOption.WRITE,
                             LinkOption.NOFOLLOW_LINKS)) {
-                        bytes += reader.data().transferTo(out);
+                        bytes += copy(reader.data(), out, budget);
                     }
                 }
                 case '5' -> {
@@ -140,6 +159,27 @@ public final class LayerUnpacker {
     }
 
     private record DirTime(Path dir, TarReader.Entry entry) {}
+
+    private static long xattrBytes(TarReader.Entry e) {
+        long n = 0;
+        for (byte[] v : e.xattrs().values()) {
+            n += v.length;
+        }
+        return n;
+    }
+
+    /** Copies a file's content, charging each chunk before it is written. */
+    private static long copy(InputStream in, OutputStream out, UnpackBudget budget)
+            throws IOException, SizeLimitException {
+        byte[] buf = new byte[COPY_CHUNK];
+        long total = 0;
+        for (int n; (n = in.read(buf)) > 0; ) {
+            budget.charge(n);
+            out.write(buf, 0, n);
+            total += n;
+        }
+        return total;
+    }
 
     /**
      * The entry's path relative to the layer root, cleaned; refused when it climbs out.

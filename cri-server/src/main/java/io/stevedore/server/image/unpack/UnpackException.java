@@ -1,7 +1,7 @@
 package io.stevedore.server.image.unpack;
 
-/** A layer is malformed or hostile; the message names the entry. Nothing was kept. */
-public final class UnpackException extends Exception {
+/** A layer is malformed or hostile, or too large; the message names the entry or the limit. Nothing was kept. */
+public class UnpackException extends Exception {
     public UnpackException(String message) {
         super(message);
     }

@@ -20,22 +20,23 @@ import javax.net.ssl.SSLContext;
 
 /**
  * An in-process distribution registry on 127.0.0.1: manifests by tag or digest, blobs by digest,
- * optional auth, and a log of every request. Handlers run on virtual threads.
+ * optional auth, and a log of every request. Handlers run on virtual threads. Public for the
+ * image service's pull tests.
  */
-final class FakeRegistry implements AutoCloseable {
-    record Request(String method, String uri, String authorization, String body) {}
+public final class FakeRegistry implements AutoCloseable {
+    public record Request(String method, String uri, String authorization, String body) {}
 
     /** Decides a response before the normal routes; null lets the request through. */
-    interface Interceptor extends Function<HttpExchange, Boolean> {}
+    public interface Interceptor extends Function<HttpExchange, Boolean> {}
 
-    final HttpServer server;
-    final List<Request> requests = new CopyOnWriteArrayList<>();
-    final Map<String, byte[]> manifests = new ConcurrentHashMap<>(); // tag or digest -> body
-    final Map<String, String> manifestTypes = new ConcurrentHashMap<>();
-    final Map<String, byte[]> blobs = new ConcurrentHashMap<>();
-    volatile Interceptor interceptor = ex -> false;
+    public final HttpServer server;
+    public final List<Request> requests = new CopyOnWriteArrayList<>();
+    public final Map<String, byte[]> manifests = new ConcurrentHashMap<>(); // tag or digest -> body
+    public final Map<String, String> manifestTypes = new ConcurrentHashMap<>();
+    public final Map<String, byte[]> blobs = new ConcurrentHashMap<>();
+    public volatile Interceptor interceptor = ex -> false;
 
-    FakeRegistry() throws IOException {
+    public FakeRegistry() throws IOException {
         this(null);
     }
 
@@ -54,13 +55,13 @@ final class FakeRegistry implements AutoCloseable {
         server.start();
     }
 
-    String origin() {
+    public String origin() {
         return (server instanceof HttpsServer ? "https" : "http") + "://127.0.0.1:"
                 + server.getAddress().getPort();
     }
 
     /** Stores a manifest under its digest and, if given, a tag; returns the digest. */
-    Digest putManifest(String repo, String tag, String mediaType, byte[] body) {
+    public Digest putManifest(String repo, String tag, String mediaType, byte[] body) {
         Digest d = Digest.sha256(body);
         for (String ref : tag == null ? List.of(d.toString()) : List.of(d.toString(), tag)) {
             manifests.put(repo + ":" + ref, body);
@@ -69,7 +70,7 @@ final class FakeRegistry implements AutoCloseable {
         return d;
     }
 
-    Digest putBlob(String repo, byte[] body) {
+    public Digest putBlob(String repo, byte[] body) {
         Digest d = Digest.sha256(body);
         blobs.put(repo + ":" + d, body);
         return d;

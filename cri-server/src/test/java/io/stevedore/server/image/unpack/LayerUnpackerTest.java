@@ -40,6 +40,24 @@ class LayerUnpackerTest {
     }
 
     @Test
+    void unpack_overLayerBudget_stopsBeforeWritingPastIt() throws Exception {
+        String big = "x".repeat(300_000);
+        var image = UnpackBudget.of(10_000_000, "image.max_image_size");
+        var layer = image.layer(200_000, "image.max_layer_size");
+        byte[] tar =
+                new TestTar().file("small", "ok", 0644).file("big", big, 0644).bytes();
+
+        var e = assertThrows(
+                SizeLimitException.class, () -> unpacker.unpack(new ByteArrayInputStream(tar), dest, layer));
+
+        assertEquals("image.max_layer_size", e.setting());
+        assertEquals("unpacked size exceeds image.max_layer_size (200000 bytes)", e.getMessage());
+        assertTrue(Files.size(dest.resolve("big")) <= 200_000, "nothing written past the limit");
+        assertTrue(image.used() <= 200_000, "the image is charged only what was written");
+        assertTrue(image.used() > 100_000, "file content and entries are counted");
+    }
+
+    @Test
     void unpack_filesDirsLinks_keepContentModesAndTimes() throws Exception {
         var stats = unpack(new TestTar()
                 .dir("./etc/", 0755)

@@ -5,35 +5,35 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /** Builds tar archives for the unpacker's tests, hostile ones included. */
-final class TestTar {
+public final class TestTar {
     private final ByteArrayOutputStream out = new ByteArrayOutputStream();
 
-    TestTar file(String name, String content, int mode) {
+    public TestTar file(String name, String content, int mode) {
         byte[] data = content.getBytes(StandardCharsets.UTF_8);
         header(name, '0', mode, data.length, "", 1577836800L);
         block(data);
         return this;
     }
 
-    TestTar dir(String name, int mode) {
+    public TestTar dir(String name, int mode) {
         return entry(name, '5', mode, "");
     }
 
-    TestTar symlink(String name, String target) {
+    public TestTar symlink(String name, String target) {
         return entry(name, '2', 0777, target);
     }
 
-    TestTar hardlink(String name, String target) {
+    public TestTar hardlink(String name, String target) {
         return entry(name, '1', 0644, target);
     }
 
-    TestTar entry(String name, char type, int mode, String link) {
+    public TestTar entry(String name, char type, int mode, String link) {
         header(name, type, mode, 0, link, 1577836800L);
         return this;
     }
 
     /** A PAX header (path, mtime with fraction, one xattr) followed by a file. */
-    TestTar paxFile(String longName, String mtime, String xattr, String xattrValue, String content) {
+    public TestTar paxFile(String longName, String mtime, String xattr, String xattrValue, String content) {
         byte[] records = (record("path", longName)
                         + record("mtime", mtime)
                         + record("SCHILY.xattr." + xattr, xattrValue))
@@ -43,14 +43,14 @@ final class TestTar {
         return file("ignored-short-name", content, 0644);
     }
 
-    byte[] bytes() {
+    public byte[] bytes() {
         var b = out.toByteArray();
         var all = Arrays.copyOf(b, b.length + 1024);
         return all;
     }
 
     /** The archive cut short in the middle of its last member. */
-    byte[] truncated() {
+    public byte[] truncated() {
         var b = out.toByteArray();
         return Arrays.copyOf(b, b.length - 300);
     }
