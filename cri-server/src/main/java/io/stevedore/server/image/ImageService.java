@@ -90,7 +90,7 @@ public final class ImageService {
     private void discard(Leases.Lease lease, Throwable failure) {
         try {
             lease.discard((leasedBlobs, leasedSnapshots) ->
-                    sweep(lease.blobs(), lease.snapshots(), leasedBlobs, leasedSnapshots));
+                    sweep(lease.blobs(), lease.snapshots(), leasedBlobs, leasedSnapshots, NOTHING));
         } catch (IOException | RuntimeException e) {
             failure.addSuppressed(e); // the pull's own failure is what the caller must see
         }
@@ -148,7 +148,7 @@ public final class ImageService {
             leases.collect((leasedBlobs, leasedSnapshots) -> {
                 images.remove(id);
                 configs.remove(id);
-                sweep(content.list(), snapshots.list(), leasedBlobs, leasedSnapshots);
+                sweep(content.list(), snapshots.list(), leasedBlobs, leasedSnapshots, MID_REMOVE);
             });
         } catch (IOException e) {
             throw new UncheckedIOException("remove image " + id, e);
@@ -197,7 +197,7 @@ public final class ImageService {
     public void collectGarbage() {
         try {
             leases.collect((leasedBlobs, leasedSnapshots) ->
-                    sweep(content.list(), snapshots.list(), leasedBlobs, leasedSnapshots));
+                    sweep(content.list(), snapshots.list(), leasedBlobs, leasedSnapshots, NOTHING));
         } catch (IOException e) {
             throw new UncheckedIOException("collect unused images content", e);
         }
@@ -207,8 +207,17 @@ public final class ImageService {
      * Removes, of {@code blobs} and {@code chains}, what no image record names, no container uses
      * and no open lease names. Runs under the lease lock.
      */
+    private static final Runnable NOTHING = () -> {};
+
+    private static final Runnable MID_REMOVE = () -> Failpoints.hit(Failpoints.IMAGE_REMOVE_MID_GC);
+
+    /** @param midway runs between the snapshots' sweep and the blobs' (a crash test's failpoint) */
     private void sweep(
-            Collection<String> blobs, Collection<String> chains, Set<String> leasedBlobs, Set<String> leasedSnapshots)
+            Collection<String> blobs,
+            Collection<String> chains,
+            Set<String> leasedBlobs,
+            Set<String> leasedSnapshots,
+            Runnable midway)
             throws IOException {
         Set<String> keepSnapshots = new HashSet<>(snapshotsInUse.get());
         keepSnapshots.addAll(leasedSnapshots);
@@ -225,7 +234,7 @@ public final class ImageService {
                 log.atDebug().addKeyValue("snapshot", chain).log("removed unused snapshot");
             }
         }
-        Failpoints.hit(Failpoints.IMAGE_REMOVE_MID_GC); // snapshots gone, blobs not yet
+        midway.run(); // snapshots gone, blobs not yet
         for (String blob : blobs) {
             if (!keepBlobs.contains(blob)) {
                 content.delete(blob);
