@@ -285,6 +285,25 @@ class ContainerLifecycleTest {
         assertTrue(Files.isDirectory(h.env.layer(future)), "and its writable layer");
     }
 
+    @Test
+    void recovery_aCorruptRecordOfARunningContainer_isSetAside_andItsLayerAndProcessLiveOn() throws Exception {
+        String id = h.create("torn");
+        svc().start(id);
+        h.service.close();
+        h.service = null;
+        Path meta = h.env.layout().containerRecords();
+        Files.writeString(meta.resolve(id + ".json"), "{\"version\":3,\"record\":{\"meta\":"); // torn by a disk
+        Files.writeString(h.env.layer(id).resolve("upper").resolve("data"), "the container's own");
+
+        for (int start = 0; start < 2; start++) { // and at the next start too, with the record set aside
+            h.open();
+            assertThrows(CriException.NotFound.class, () -> svc().status(id));
+            assertTrue(Files.exists(meta.resolve("unreadable").resolve(id + ".json")), "set aside for an operator");
+            assertTrue(Files.exists(h.env.layer(id).resolve("upper").resolve("data")), "its writable layer is kept");
+            assertTrue(Files.isDirectory(h.env.bundle(id)), "and its bundle");
+        }
+    }
+
     private static java.util.Set<Path> Set() {
         return java.util.Set.of();
     }
