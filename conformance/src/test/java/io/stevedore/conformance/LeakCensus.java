@@ -87,9 +87,15 @@ record LeakCensus(Path dir, String network, String bridge, Set<String> cgroupsBe
         return n;
     }
 
-    /** The test's container processes ({@code sleep <marker>}), by pid, with their cgroup paths. */
+    /**
+     * The test's container processes ({@code sleep <marker>}), and inits created but never started
+     * ({@code runc init} waiting in a pod cgroup), by pid.
+     */
     List<String> containerProcesses() {
-        return processes(p -> cmdline(p).equals("sleep " + marker));
+        return processes(p -> cmdline(p).equals("sleep " + marker)
+                || (cmdline(p).endsWith("runc init")
+                        && cgroupOf(p).startsWith("/stevedore/")
+                        && !cgroupsBefore.contains("memory" + cgroupOf(p).substring("/stevedore".length()))));
     }
 
     /** The cgroup path of {@code pid} in the memory hierarchy (it names the container). */
