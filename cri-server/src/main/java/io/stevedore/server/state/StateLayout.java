@@ -17,7 +17,8 @@ import java.util.Objects;
  * ├── images/&lt;id&gt;.json                   image records
  * ├── sandboxes.meta/&lt;id&gt;.json           pod records            ┐ {"version":N,"record":{…}},
  * ├── containers.meta/&lt;id&gt;.json          container records      ┘ written tmp+fsync+rename
- * ├── sandboxes/&lt;id&gt;/                    resolv.conf, hosts, hostname of a pod
+ * ├── {sandboxes,containers}.meta/unreadable/   records that could not be read, set aside
+ * ├── sandboxes/&lt;id&gt;/                    run-config.pb (written first), resolv.conf, hosts, hostname
  * ├── containers/&lt;id&gt;/{upper,work}       a container's writable layer
  * └── {sandboxes,containers}.trash/      removed trees, deleted in the background
  *
