@@ -74,7 +74,7 @@ record LeakCensus(Path dir, String network, String bridge, Set<String> cgroupsBe
         found.put("pod directories", files(root.resolve("sandboxes"), run.resolve("sandboxes")));
         found.put("records", files(root.resolve("sandboxes.meta"), root.resolve("containers.meta")));
         found.put("snapshots", files(root.resolve("snapshots")));
-        found.put("blobs", files(root.resolve("content/sha256")));
+        found.put("blobs", files(root.resolve("content/blobs/sha256"), root.resolve("content/ingest")));
         return found;
     }
 
@@ -171,9 +171,8 @@ record LeakCensus(Path dir, String network, String bridge, Set<String> cgroupsBe
         if (!Files.isDirectory(d)) return List.of();
         try (Stream<Path> s = Files.list(d)) {
             return s.map(p -> p.getFileName().toString())
-                    // trash directories are emptied in the background; a record store's own subdirectory is not a
-                    // record
-                    .filter(n -> !n.equals("unreadable") && !n.startsWith("."))
+                    // a record store's own subdirectory is not a record
+                    .filter(n -> !n.equals("unreadable"))
                     .sorted()
                     .toList();
         }

@@ -62,7 +62,12 @@ final class SandboxDirs {
      * needs no giving back.
      */
     void writeRunConfig(String id, PodSandboxConfig cfg) throws IOException {
-        AtomicFiles.write(state(id).resolve(RUN_CONFIG), cfg.toByteArray(), 0600, AtomicFiles.Durability.ATOMIC_ONLY);
+        Path file = state(id).resolve(RUN_CONFIG);
+        try {
+            AtomicFiles.write(file, cfg.toByteArray(), 0600, AtomicFiles.Durability.ATOMIC_ONLY);
+        } catch (IOException e) {
+            throw new IOException("write " + file + ": " + e.getMessage(), e); // ENOSPC names no file
+        }
     }
 
     /** The config {@link #writeRunConfig} wrote for {@code id}; empty when missing or unreadable. */

@@ -12,7 +12,7 @@ import java.util.Objects;
  * <pre>
  * &lt;root&gt;  (persistent; default /var/lib/stevedore)
  * ├── stevedore.lock                     one daemon per root (flock; names the holder's pid)
- * ├── content/sha256/&lt;digest&gt;            verified blobs: manifests, configs, layers
+ * ├── content/blobs/sha256/&lt;digest&gt;      verified blobs: manifests, configs, layers
  * ├── snapshots/&lt;n&gt;/fs                   one unpacked layer each, shared by all images
  * ├── images/&lt;id&gt;.json                   image records
  * ├── sandboxes.meta/&lt;id&gt;.json           pod records            ┐ {"version":N,"record":{…}},
