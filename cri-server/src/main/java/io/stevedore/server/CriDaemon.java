@@ -202,7 +202,7 @@ public final class CriDaemon implements AutoCloseable {
                 content,
                 snapshots,
                 new LayerUnpacker(new LinuxSyscalls()),
-                Platform.linuxAmd64(),
+                Platform.host(),
                 config.images().maxConcurrentDownloads(),
                 new ImagePuller.Limits(
                         config.images().maxLayerSize(), config.images().maxImageSize()));
