@@ -28,7 +28,8 @@ import java.util.TreeMap;
  * <p>Where we differ from containerd, on purpose: a missing mount host path is refused rather than
  * created; empty CRI {@code masked_paths}/{@code readonly_paths} keep the default lists rather
  * than unmasking everything; the default {@code RLIMIT_NOFILE} stays; every CRI annotation is
- * passed to the runtime; AppArmor profiles are not applied. Seccomp is as the CRI asks: {@code
+ * passed to the runtime; an AppArmor or SELinux request this host or runtime cannot apply is
+ * refused rather than ignored ({@link SecurityModules}). Seccomp is as the CRI asks: {@code
  * RuntimeDefault} is our default profile, {@code Localhost} a profile file read as untrusted input
  * ({@link SeccompProfiles}), unset or {@code Unconfined} none.
  *
@@ -58,14 +59,30 @@ public final class ContainerSpecGenerator {
      *     on cgroup v2 only)
      * @param swapLimitAvailable whether the memory controller can limit swap; when it cannot,
      *     {@code linux.resources.memory.swap} is never set
+     * @param apparmorEnabled whether the host has AppArmor ({@link SecurityModules})
+     * @param selinuxEnabled whether the host has SELinux ({@link SecurityModules})
      */
     public record Options(
-            int oomScoreAdjFloor, List<String> allCapabilities, boolean cgroupNamespace, boolean swapLimitAvailable) {
+            int oomScoreAdjFloor,
+            List<String> allCapabilities,
+            boolean cgroupNamespace,
+            boolean swapLimitAvailable,
+            boolean apparmorEnabled,
+            boolean selinuxEnabled) {
         public Options {
             if (oomScoreAdjFloor < -1000 || oomScoreAdjFloor > 1000) {
                 throw new IllegalArgumentException("oomScoreAdjFloor " + oomScoreAdjFloor + " is not in [-1000, 1000]");
             }
             allCapabilities = List.copyOf(allCapabilities);
+        }
+
+        /** A host without AppArmor or SELinux. */
+        public Options(
+                int oomScoreAdjFloor,
+                List<String> allCapabilities,
+                boolean cgroupNamespace,
+                boolean swapLimitAvailable) {
+            this(oomScoreAdjFloor, allCapabilities, cgroupNamespace, swapLimitAvailable, false, false);
         }
 
         /** Read from this process and host: {@code /proc/self/{oom_score_adj,status,cgroup}}, {@code /sys/fs/cgroup}. */
@@ -74,7 +91,9 @@ public final class ContainerSpecGenerator {
                     HostProbe.oomScoreAdj(),
                     HostProbe.effectiveCapabilities(),
                     HostProbe.cgroupV2(),
-                    HostProbe.swapLimitAvailable());
+                    HostProbe.swapLimitAvailable(),
+                    HostProbe.apparmorEnabled(),
+                    HostProbe.selinuxEnabled());
         }
     }
 
@@ -129,6 +148,7 @@ public final class ContainerSpecGenerator {
                                 action)
                         .map(f -> s.withLinux(s.linux().withSeccomp(f)))
                         .orElse(s),
+                s -> SecurityModules.apply(s, sc, options.apparmorEnabled(), options.selinuxEnabled(), action),
                 s -> s.withProcess(s.process().withNoNewPrivileges(sc.getNoNewPrivs())),
                 s -> resources(s, config),
                 Specs.withCgroupsPath(cgroupsPath(pod.cgroupParent(), containerId)),
