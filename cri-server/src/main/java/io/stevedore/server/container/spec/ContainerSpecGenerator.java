@@ -109,11 +109,28 @@ public final class ContainerSpecGenerator {
      * @param rootfs the container's mounted rootfs, absolute; becomes {@code root.path}
      * @throws CriException.InvalidArgument when the config asks for something impossible: no
      *     command, an unknown user or group name, a missing mount host path or device, a privileged
-     *     container in an unprivileged pod, PID mode TARGET
-     * @throws CriException.Unimplemented for image volumes and user namespaces
+     *     container in an unprivileged pod; PID mode TARGET or an image volume (this overload has
+     *     none resolved)
+     * @throws CriException.Unimplemented for user namespaces
      * @throws UncheckedIOException when a host or rootfs file cannot be read
      */
     public Spec generate(String containerId, ContainerConfig config, PodContext pod, ImageConfig image, Path rootfs) {
+        return generate(containerId, config, pod, image, rootfs, HostInputs.NONE);
+    }
+
+    /**
+     * The spec of a new container whose target PID namespace and image volumes CreateContainer
+     * resolved already ({@code host}).
+     *
+     * @see #generate(String, ContainerConfig, PodContext, ImageConfig, Path)
+     */
+    public Spec generate(
+            String containerId,
+            ContainerConfig config,
+            PodContext pod,
+            ImageConfig image,
+            Path rootfs,
+            HostInputs host) {
         Objects.requireNonNull(containerId, "containerId");
         Objects.requireNonNull(config, "config");
         Objects.requireNonNull(pod, "pod");
@@ -135,7 +152,7 @@ public final class ContainerSpecGenerator {
                 Specs.withCwd(ContainerProcess.cwd(config, image)),
                 Specs.withTerminal(config.getTty()),
                 Specs.withUser(ContainerUser.resolve(sc, image, rootfs, action)),
-                s -> ContainerMounts.apply(s, config, pod, action),
+                s -> ContainerMounts.apply(s, config, pod, host.imageVolumes(), action),
                 s -> maskedPaths(s, sc),
                 s -> ContainerDevices.apply(s, config, action),
                 s -> capabilities(s, sc),
@@ -152,7 +169,7 @@ public final class ContainerSpecGenerator {
                 s -> s.withProcess(s.process().withNoNewPrivileges(sc.getNoNewPrivs())),
                 s -> resources(s, config),
                 Specs.withCgroupsPath(cgroupsPath(pod.cgroupParent(), containerId)),
-                s -> ContainerNamespaces.apply(s, sc, pod, options.cgroupNamespace(), action),
+                s -> ContainerNamespaces.apply(s, sc, pod, host.targetPid(), options.cgroupNamespace(), action),
                 Specs.withAnnotations(annotations(config, pod)));
     }
 
