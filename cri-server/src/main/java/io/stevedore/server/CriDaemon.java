@@ -173,16 +173,19 @@ public final class CriDaemon implements AutoCloseable {
                 .log("stevedore is serving");
     }
 
-    /** The image service and its stores, per StateLayout under the state root. */
-    /** Snapshots that containers' root file systems are made of: image GC must keep them. */
+    /**
+     * Snapshots that containers' root file systems and image volumes are made of: image GC must keep
+     * them.
+     */
     private Set<String> snapshotsInUse() {
         var used = new java.util.HashSet<String>();
         if (containers != null) {
-            containers.records().forEach(r -> used.addAll(r.layers()));
+            containers.records().forEach(r -> used.addAll(r.snapshotsInUse()));
         }
         return used;
     }
 
+    /** The image service and its stores, per StateLayout under the state root. */
     private static ImageService images(
             DaemonConfig config,
             StateLayout layout,
@@ -202,7 +205,7 @@ public final class CriDaemon implements AutoCloseable {
                 content,
                 snapshots,
                 new LayerUnpacker(new LinuxSyscalls()),
-                Platform.linuxAmd64(),
+                Platform.host(),
                 config.images().maxConcurrentDownloads(),
                 new ImagePuller.Limits(
                         config.images().maxLayerSize(), config.images().maxImageSize()));

@@ -5,7 +5,9 @@ import io.stevedore.cri.v1.NamespaceMode;
 import io.stevedore.cri.v1.PodSandboxMetadata;
 import io.stevedore.oci.spec.Spec;
 import io.stevedore.oci.spec.SpecJson;
+import io.stevedore.server.container.spec.HostInputs;
 import io.stevedore.server.error.CriException;
+import io.stevedore.server.host.Procs;
 import io.stevedore.server.image.store.ImageRecord;
 import io.stevedore.server.state.Dirs;
 import io.stevedore.server.state.Failpoints;
@@ -17,6 +19,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
  * CreateContainer: reserves the name, mounts the rootfs (the image's layers under a writable layer
@@ -61,6 +64,7 @@ final class ContainerCreator {
             throw new CriException.FailedPrecondition("create container \"" + md.getName() + "\": name \"" + name
                     + "\" is reserved for \"" + holder.get() + "\"");
         }
+        String action = "create container \"" + CriException.shown(md.getName()) + "\"";
         String imageName = cfg.getImage().getImage();
         Path bundle = env.bundle(id);
         Path layer = env.layer(id);
@@ -77,8 +81,10 @@ final class ContainerCreator {
             env.rootfs().mount(env.images().layers(image), layer.resolve("upper"), layer.resolve("work"), rootPath);
             undo.push(() -> env.rootfs().unmount(rootPath));
             Failpoints.hit(Failpoints.CTR_CREATE_AFTER_MOUNT);
+            var volumes = ImageVolumes.mount(env, cfg, bundle, undo, action);
+            var host = new HostInputs(targetPid(sandboxId, cfg, action), volumes.sources());
             Spec spec =
-                    env.specs().generate(id, cfg, pod.context(), env.images().config(image), rootPath);
+                    env.specs().generate(id, cfg, pod.context(), env.images().config(image), rootPath, host);
             SpecJson.write(spec, bundle.resolve("config.json"));
             String logPath = "";
             String logDir = pod.context().config().getLogDirectory();
@@ -103,7 +109,8 @@ final class ContainerCreator {
                             image.chainIds(),
                             logPath,
                             cgroupsPath,
-                            env.now()),
+                            env.now(),
+                            volumes.layers()),
                     ContainerRecord.Status.created());
             store.persist(record);
             store.add(record);
@@ -115,6 +122,36 @@ final class ContainerCreator {
             if (e instanceof CriException ce) throw ce;
             throw new IllegalStateException("create container \"" + md.getName() + "\": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * For PID namespace mode TARGET ({@code kubectl debug --target}): the init pid of the target
+     * container, whose PID namespace the new one joins. The target must be a running container of
+     * the same pod (containerd's {@code validateTargetContainer}); its namespace is named by pid, so
+     * it must be running now, not merely recorded so.
+     */
+    private OptionalInt targetPid(String sandboxId, ContainerConfig cfg, String action) {
+        var ns = cfg.getLinux().getSecurityContext().getNamespaceOptions();
+        if (ns.getPid() != NamespaceMode.TARGET) return OptionalInt.empty();
+        String targetId = ns.getTargetId();
+        if (targetId.isEmpty()) {
+            throw new CriException.InvalidArgument(
+                    action + ": namespace_options.target_id is required with PID namespace mode TARGET");
+        }
+        ContainerCell target = store.find(targetId)
+                .orElseThrow(() -> new CriException.NotFound(
+                        "%s: target container \"%s\" not found".formatted(action, CriException.shown(targetId))));
+        ContainerRecord r = target.record();
+        if (!r.sandboxId().equals(sandboxId)) {
+            throw new CriException.InvalidArgument("%s: target container \"%s\" belongs to pod \"%s\", not \"%s\""
+                    .formatted(action, r.id(), r.sandboxId(), sandboxId));
+        }
+        var st = r.status();
+        if (!st.isRunning() || !Procs.alive(st.pid(), st.pidStartTime())) {
+            throw new CriException.FailedPrecondition("%s: target container \"%s\" is not running (%s)"
+                    .formatted(action, r.id(), ContainerRecord.stateName(st.state())));
+        }
+        return OptionalInt.of(st.pid());
     }
 
     /**

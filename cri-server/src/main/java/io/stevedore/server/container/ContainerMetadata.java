@@ -19,6 +19,8 @@ import java.util.Objects;
  * @param logPath the CRI log file; empty when the pod has no log directory
  * @param cgroupsPath the OCI cgroupsPath
  * @param createdAt nanoseconds since the epoch
+ * @param imageVolumeLayers the chain ids of the snapshots its image volumes ({@code Mount.image})
+ *     are made of, kept from image garbage collection like {@code layers} while it exists
  */
 public record ContainerMetadata(
         String id,
@@ -31,12 +33,14 @@ public record ContainerMetadata(
         List<String> layers,
         String logPath,
         String cgroupsPath,
-        long createdAt) {
+        long createdAt,
+        List<String> imageVolumeLayers) {
     public ContainerMetadata {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(sandboxId, "sandboxId");
         layers = layers == null ? List.of() : List.copyOf(layers);
         logPath = logPath == null ? "" : logPath;
         cgroupsPath = cgroupsPath == null ? "" : cgroupsPath;
+        imageVolumeLayers = imageVolumeLayers == null ? List.of() : List.copyOf(imageVolumeLayers);
     }
 }

@@ -51,7 +51,8 @@ public record ContainerRecord(ContainerMetadata meta, ContainerRecord.Status sta
                         layers,
                         logPath,
                         cgroupsPath,
-                        createdAt),
+                        createdAt,
+                        List.of()),
                 status);
     }
 
@@ -123,6 +124,14 @@ public record ContainerRecord(ContainerMetadata meta, ContainerRecord.Status sta
 
     public List<String> layers() {
         return meta.layers();
+    }
+
+    /** The snapshots this container keeps from garbage collection: its rootfs's and its image volumes'. */
+    public List<String> snapshotsInUse() {
+        if (meta.imageVolumeLayers().isEmpty()) return meta.layers();
+        var all = new java.util.ArrayList<>(meta.layers());
+        all.addAll(meta.imageVolumeLayers());
+        return all;
     }
 
     public String logPath() {

@@ -79,7 +79,7 @@ final class ContainerRecovery {
         for (Path p : list(env.bundles())) {
             if (!owned.contains(p.getFileName().toString())) {
                 log.atInfo().addKeyValue("bundle", p).log("removing a bundle no container owns");
-                env.rootfs().unmount(p.resolve("rootfs"));
+                ImageVolumes.unmountBundle(env.rootfs(), p);
                 Dirs.deleteTree(p);
             }
         }

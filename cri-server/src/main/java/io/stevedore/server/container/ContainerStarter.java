@@ -109,12 +109,12 @@ final class ContainerStarter {
         c.update(s -> s.started(started.pid(), pidStart, shimPid, shimStart, startedAt), store::persist);
     }
 
-    /** Records the failed start, and unmounts the rootfs (the runtime state was deleted already). */
+    /** Records the failed start, and unmounts the rootfs and image volumes (the runtime state was deleted already). */
     private void failed(ContainerCell c, String message) {
         long at = env.now();
         c.update(s -> s.startFailed(at, message == null ? "" : message), store::persist);
         try {
-            env.rootfs().unmount(env.bundle(c.id()).resolve("rootfs"));
+            ImageVolumes.unmountBundle(env.rootfs(), env.bundle(c.id()));
         } catch (IOException e) {
             log.atWarn().addKeyValue("id", c.id()).setCause(e).log("unmounting rootfs failed");
         }

@@ -129,7 +129,7 @@ final class ContainerStopper {
             }
             Failpoints.hit(Failpoints.CTR_REMOVE_AFTER_RUNTIME_DELETE);
             String cid = r.id();
-            env.rootfs().unmount(env.bundle(cid).resolve("rootfs"));
+            ImageVolumes.unmountBundle(env.rootfs(), env.bundle(cid));
             Failpoints.hit(Failpoints.CTR_REMOVE_AFTER_UNMOUNT);
             bundleTrash.discard(env.bundle(cid));
             bundleTrash.discard(env.shimDir(cid));

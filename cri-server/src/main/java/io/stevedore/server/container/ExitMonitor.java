@@ -116,7 +116,7 @@ final class ExitMonitor implements AutoCloseable {
 
     /**
      * Releases what a run held once its exit is stored: the runtime's state and cgroup ({@code
-     * <runtime> delete}), the rootfs mount, the shim's sockets. In that order, so a rootfs still
+     * <runtime> delete}), the image volumes and rootfs mount, the shim's sockets. In that order, so a rootfs still
      * mounted at recovery means the release may not have finished. Returns whether the runtime state
      * is gone.
      */
@@ -125,7 +125,7 @@ final class ExitMonitor implements AutoCloseable {
         boolean deleted = deleteRuntimeState(r);
         if (Thread.currentThread().isInterrupted()) return false;
         try {
-            env.rootfs().unmount(env.bundle(id).resolve("rootfs"));
+            ImageVolumes.unmountBundle(env.rootfs(), env.bundle(id));
             Dirs.deleteTree(env.shimDir(id));
         } catch (IOException | RuntimeException e) {
             log.atWarn().addKeyValue("id", id).setCause(e).log("releasing an exited container failed");

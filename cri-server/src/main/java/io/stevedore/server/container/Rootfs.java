@@ -16,6 +16,13 @@ public interface Rootfs {
      */
     void mount(List<Path> lowers, Path upper, Path work, Path target) throws IOException;
 
+    /**
+     * Mounts the layers read-only on {@code target}, with no writable layer: an image volume.
+     *
+     * @param lowers snapshot directories, bottom layer first
+     */
+    void mountReadOnly(List<Path> lowers, Path target) throws IOException;
+
     /** Unmounts {@code target} if it is mounted; a missing or unmounted target is fine. */
     void unmount(Path target) throws IOException;
 }

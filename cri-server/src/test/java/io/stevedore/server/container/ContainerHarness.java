@@ -30,6 +30,8 @@ import java.util.Set;
 final class ContainerHarness implements AutoCloseable {
     static final String POD = "pod1";
     static final String HANDLER = "runc";
+    /** The chain id of the one layer of image "data:1", whose files are in {@link #dataLayer()}. */
+    static final String DATA_CHAIN_ID = "sha256:" + "a".repeat(64);
 
     final Path dir;
     final FakeShims shims = new FakeShims();
@@ -112,9 +114,19 @@ final class ContainerHarness implements AutoCloseable {
                 List.of(),
                 Optional.empty(),
                 "{}");
+        Path dataLayer = Files.createDirectories(dir.resolve("snapshots/2/fs"));
+        var data = new ImageRecord(
+                "sha256:" + "e".repeat(64),
+                List.of("data:1"),
+                List.of(),
+                1,
+                List.of(),
+                List.of(new ImageRecord.Layer("sha256:" + "f".repeat(64), 1, "tar", DATA_CHAIN_ID)),
+                false);
         ContainerImages images = new ContainerImages() {
             @Override
             public Optional<ImageRecord> find(String ref) {
+                if (ref.equals("data:1")) return Optional.of(data);
                 return ref.equals("busybox") || ref.equals(image.id()) ? Optional.of(image) : Optional.empty();
             }
 
@@ -125,7 +137,7 @@ final class ContainerHarness implements AutoCloseable {
 
             @Override
             public List<Path> layers(ImageRecord i) {
-                return List.of(layer);
+                return List.of(i == data ? dataLayer : layer);
             }
         };
         this.env = new ContainerEnv(
@@ -140,6 +152,11 @@ final class ContainerHarness implements AutoCloseable {
                 new LinuxSyscalls(),
                 InstantSource.system());
         open();
+    }
+
+    /** The layer directory of image "data:1" (empty until a test puts files in it). */
+    Path dataLayer() {
+        return dir.resolve("snapshots/2/fs");
     }
 
     /** A new service over the same directories: a daemon restart. */

@@ -117,6 +117,7 @@ public interface Syscalls {
     long MS_NOSUID = 2;
     long MS_NODEV = 4;
     long MS_NOEXEC = 8;
+    long MS_REMOUNT = 32;
     long MS_BIND = 4096;
     long MS_REC = 16384;
     long MS_PRIVATE = 1 << 18;

@@ -203,6 +203,23 @@ public record Process(
                 selinuxLabel);
     }
 
+    /** The AppArmor profile the runtime applies ({@code apparmorProfile}); null for none. */
+    public Process withApparmorProfile(String apparmorProfile) {
+        return new Process(
+                terminal,
+                consoleSize,
+                user,
+                args,
+                env,
+                cwd,
+                capabilities,
+                rlimits,
+                noNewPrivileges,
+                apparmorProfile,
+                oomScoreAdj,
+                selinuxLabel);
+    }
+
     /** Terminal size in characters ({@code consoleSize}); both fields are required. */
     public record ConsoleSize(int height, int width) {}
 

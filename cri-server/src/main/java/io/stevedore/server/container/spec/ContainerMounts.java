@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -52,26 +53,35 @@ final class ContainerMounts {
     /**
      * {@code spec} with the CRI and pod mounts applied.
      *
+     * @param imageVolumes the host directory of each image volume, by its index in the CRI mounts
+     *     (see {@link HostInputs#imageVolumes}); an image volume is always read-only
      * @param action prefix of error messages, e.g. {@code create container "web"}
      * @throws CriException.InvalidArgument for a mount without a host path, whose host path does
-     *     not exist, or with a relative container path
+     *     not exist, or with a relative container path; an image volume not in {@code imageVolumes}
      */
-    static Spec apply(Spec spec, ContainerConfig config, PodContext pod, String action) {
+    static Spec apply(
+            Spec spec, ContainerConfig config, PodContext pod, Map<Integer, Path> imageVolumes, String action) {
         List<Bind> binds = new ArrayList<>();
         Set<String> criTargets = new HashSet<>();
-        for (io.stevedore.cri.v1.Mount m : config.getMountsList()) {
-            if (m.hasImage() && !m.getImage().getImage().isEmpty()) {
-                throw new CriException.Unimplemented(
-                        "%s: image volume for \"%s\" is not supported".formatted(action, m.getContainerPath()));
-            }
-            if (m.getHostPath().isEmpty()) {
+        for (int i = 0; i < config.getMountsCount(); i++) {
+            io.stevedore.cri.v1.Mount m = config.getMounts(i);
+            String hostPath = m.getHostPath();
+            boolean image = HostInputs.isImageVolume(m);
+            if (image) {
+                Path source = imageVolumes.get(i);
+                if (source == null) {
+                    throw new CriException.InvalidArgument("%s: image volume for \"%s\" is not mounted"
+                            .formatted(action, CriException.shown(m.getContainerPath())));
+                }
+                hostPath = source.toString();
+            } else if (hostPath.isEmpty()) {
                 throw new CriException.InvalidArgument(
                         "%s: mount for \"%s\" has no host path".formatted(action, m.getContainerPath()));
             }
             binds.add(new Bind(
                     m.getContainerPath(),
-                    m.getHostPath(),
-                    m.getReadonly(),
+                    hostPath,
+                    m.getReadonly() || image,
                     m.getRecursiveReadOnly(),
                     m.getPropagation(),
                     m.getUidMappingsList(),

@@ -8,6 +8,7 @@ import io.stevedore.oci.spec.Linux.NamespaceType;
 import io.stevedore.oci.spec.Spec;
 import io.stevedore.server.error.CriException;
 import java.nio.file.Path;
+import java.util.OptionalInt;
 
 /** The namespaces a container joins or gets, as containerd's {@code WithPodNamespaces}. */
 final class ContainerNamespaces {
@@ -15,11 +16,18 @@ final class ContainerNamespaces {
 
     /**
      * Join the pod's network, IPC and UTS namespaces (the host's when the pod has none), a new mount
-     * namespace, PID as the CRI asks; a new cgroup namespace when {@code cgroupNamespace} (see
-     * {@link ContainerSpecGenerator.Options#cgroupNamespace}) and unprivileged.
+     * namespace, PID as the CRI asks (TARGET: the namespace of {@code targetPid}, the target
+     * container's init, as containerd's {@code WithPodNamespaces} with a target pid); a new cgroup
+     * namespace when {@code cgroupNamespace} (see {@link ContainerSpecGenerator.Options#cgroupNamespace})
+     * and unprivileged.
      */
     static Spec apply(
-            Spec s, LinuxContainerSecurityContext sc, PodContext pod, boolean cgroupNamespace, String action) {
+            Spec s,
+            LinuxContainerSecurityContext sc,
+            PodContext pod,
+            OptionalInt targetPid,
+            boolean cgroupNamespace,
+            String action) {
         Linux l = s.linux();
         l = join(l, NamespaceType.NETWORK, pod.netns().orElse(null));
         l = join(l, NamespaceType.IPC, pod.ipcns().orElse(null));
@@ -34,7 +42,14 @@ final class ContainerNamespaces {
                                 .map(pid -> "/proc/" + pid + "/ns/pid")
                                 .orElse(null)));
             case CONTAINER -> l.withNamespace(new Namespace(NamespaceType.PID));
-            case TARGET, UNRECOGNIZED ->
+            case TARGET -> {
+                if (targetPid.isEmpty()) {
+                    throw new CriException.InvalidArgument(
+                            "%s: PID namespace mode TARGET without a resolved target container".formatted(action));
+                }
+                yield l.withNamespace(new Namespace(NamespaceType.PID, "/proc/" + targetPid.getAsInt() + "/ns/pid"));
+            }
+            case UNRECOGNIZED ->
                 throw new CriException.InvalidArgument(
                         "%s: PID namespace mode %s is not supported".formatted(action, ns.getPid()));
         };

@@ -28,7 +28,8 @@ import java.util.TreeMap;
  * <p>Where we differ from containerd, on purpose: a missing mount host path is refused rather than
  * created; empty CRI {@code masked_paths}/{@code readonly_paths} keep the default lists rather
  * than unmasking everything; the default {@code RLIMIT_NOFILE} stays; every CRI annotation is
- * passed to the runtime; AppArmor profiles are not applied. Seccomp is as the CRI asks: {@code
+ * passed to the runtime; an AppArmor or SELinux request this host or runtime cannot apply is
+ * refused rather than ignored ({@link SecurityModules}). Seccomp is as the CRI asks: {@code
  * RuntimeDefault} is our default profile, {@code Localhost} a profile file read as untrusted input
  * ({@link SeccompProfiles}), unset or {@code Unconfined} none.
  *
@@ -58,14 +59,30 @@ public final class ContainerSpecGenerator {
      *     on cgroup v2 only)
      * @param swapLimitAvailable whether the memory controller can limit swap; when it cannot,
      *     {@code linux.resources.memory.swap} is never set
+     * @param apparmorEnabled whether the host has AppArmor ({@link SecurityModules})
+     * @param selinuxEnabled whether the host has SELinux ({@link SecurityModules})
      */
     public record Options(
-            int oomScoreAdjFloor, List<String> allCapabilities, boolean cgroupNamespace, boolean swapLimitAvailable) {
+            int oomScoreAdjFloor,
+            List<String> allCapabilities,
+            boolean cgroupNamespace,
+            boolean swapLimitAvailable,
+            boolean apparmorEnabled,
+            boolean selinuxEnabled) {
         public Options {
             if (oomScoreAdjFloor < -1000 || oomScoreAdjFloor > 1000) {
                 throw new IllegalArgumentException("oomScoreAdjFloor " + oomScoreAdjFloor + " is not in [-1000, 1000]");
             }
             allCapabilities = List.copyOf(allCapabilities);
+        }
+
+        /** A host without AppArmor or SELinux. */
+        public Options(
+                int oomScoreAdjFloor,
+                List<String> allCapabilities,
+                boolean cgroupNamespace,
+                boolean swapLimitAvailable) {
+            this(oomScoreAdjFloor, allCapabilities, cgroupNamespace, swapLimitAvailable, false, false);
         }
 
         /** Read from this process and host: {@code /proc/self/{oom_score_adj,status,cgroup}}, {@code /sys/fs/cgroup}. */
@@ -74,7 +91,9 @@ public final class ContainerSpecGenerator {
                     HostProbe.oomScoreAdj(),
                     HostProbe.effectiveCapabilities(),
                     HostProbe.cgroupV2(),
-                    HostProbe.swapLimitAvailable());
+                    HostProbe.swapLimitAvailable(),
+                    HostProbe.apparmorEnabled(),
+                    HostProbe.selinuxEnabled());
         }
     }
 
@@ -90,11 +109,28 @@ public final class ContainerSpecGenerator {
      * @param rootfs the container's mounted rootfs, absolute; becomes {@code root.path}
      * @throws CriException.InvalidArgument when the config asks for something impossible: no
      *     command, an unknown user or group name, a missing mount host path or device, a privileged
-     *     container in an unprivileged pod, PID mode TARGET
-     * @throws CriException.Unimplemented for image volumes and user namespaces
+     *     container in an unprivileged pod; PID mode TARGET or an image volume (this overload has
+     *     none resolved)
+     * @throws CriException.Unimplemented for user namespaces
      * @throws UncheckedIOException when a host or rootfs file cannot be read
      */
     public Spec generate(String containerId, ContainerConfig config, PodContext pod, ImageConfig image, Path rootfs) {
+        return generate(containerId, config, pod, image, rootfs, HostInputs.NONE);
+    }
+
+    /**
+     * The spec of a new container whose target PID namespace and image volumes CreateContainer
+     * resolved already ({@code host}).
+     *
+     * @see #generate(String, ContainerConfig, PodContext, ImageConfig, Path)
+     */
+    public Spec generate(
+            String containerId,
+            ContainerConfig config,
+            PodContext pod,
+            ImageConfig image,
+            Path rootfs,
+            HostInputs host) {
         Objects.requireNonNull(containerId, "containerId");
         Objects.requireNonNull(config, "config");
         Objects.requireNonNull(pod, "pod");
@@ -116,7 +152,7 @@ public final class ContainerSpecGenerator {
                 Specs.withCwd(ContainerProcess.cwd(config, image)),
                 Specs.withTerminal(config.getTty()),
                 Specs.withUser(ContainerUser.resolve(sc, image, rootfs, action)),
-                s -> ContainerMounts.apply(s, config, pod, action),
+                s -> ContainerMounts.apply(s, config, pod, host.imageVolumes(), action),
                 s -> maskedPaths(s, sc),
                 s -> ContainerDevices.apply(s, config, action),
                 s -> capabilities(s, sc),
@@ -129,10 +165,11 @@ public final class ContainerSpecGenerator {
                                 action)
                         .map(f -> s.withLinux(s.linux().withSeccomp(f)))
                         .orElse(s),
+                s -> SecurityModules.apply(s, sc, options.apparmorEnabled(), options.selinuxEnabled(), action),
                 s -> s.withProcess(s.process().withNoNewPrivileges(sc.getNoNewPrivs())),
                 s -> resources(s, config),
                 Specs.withCgroupsPath(cgroupsPath(pod.cgroupParent(), containerId)),
-                s -> ContainerNamespaces.apply(s, sc, pod, options.cgroupNamespace(), action),
+                s -> ContainerNamespaces.apply(s, sc, pod, host.targetPid(), options.cgroupNamespace(), action),
                 Specs.withAnnotations(annotations(config, pod)));
     }
 

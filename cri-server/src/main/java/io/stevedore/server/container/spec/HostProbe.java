@@ -43,6 +43,31 @@ final class HostProbe {
         return Files.exists(CGROUP_ROOT.resolve(own.replaceFirst("^/+", "")).resolve("memory.swap.max"));
     }
 
+    /**
+     * Whether AppArmor is enabled: {@code /sys/module/apparmor/parameters/enabled} reads {@code Y}, as
+     * containerd's {@code apparmor.hostSupports} checks.
+     */
+    static boolean apparmorEnabled() {
+        return apparmorEnabled(Path.of("/sys/module/apparmor/parameters/enabled"));
+    }
+
+    static boolean apparmorEnabled(Path enabledFile) {
+        try {
+            return Files.readString(enabledFile).startsWith("Y");
+        } catch (IOException e) {
+            return false; // no AppArmor module
+        }
+    }
+
+    /** Whether SELinux is enabled: selinuxfs is mounted on {@code /sys/fs/selinux} (go-selinux checks the same). */
+    static boolean selinuxEnabled() {
+        return selinuxEnabled(Path.of("/sys/fs/selinux"));
+    }
+
+    static boolean selinuxEnabled(Path selinuxfs) {
+        return Files.exists(selinuxfs.resolve("enforce"));
+    }
+
     /** The {@code CapEff} mask of a {@code /proc/<pid>/status} text. */
     static long capEff(String status) {
         for (String line : status.split("\n")) {

@@ -56,6 +56,69 @@ public record Platform(String os, String architecture, Optional<String> variant)
         return new Platform("linux", "amd64", Optional.empty());
     }
 
+    /**
+     * This host's platform, what images are pulled for: Linux on the JVM's {@code os.arch}; on
+     * 32-bit ARM the variant is the CPU architecture level in {@code /proc/cpuinfo}, as
+     * containerd's {@code platforms.DefaultSpec} reads it.
+     */
+    public static Platform host() {
+        String arch = System.getProperty("os.arch", "");
+        String cpuinfo = "";
+        if (arch.equals("arm")) {
+            try {
+                cpuinfo = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/cpuinfo"));
+            } catch (java.io.IOException | RuntimeException e) {
+                // no variant known: arm/v7, the normalised default
+            }
+        }
+        return forJavaArch(arch, cpuinfo);
+    }
+
+    /**
+     * The Linux platform of a JVM {@code os.arch} value, mapped to Go's GOARCH names as OCI images
+     * carry them: {@code amd64}, {@code arm64}, {@code ppc64le}, {@code s390x}, {@code riscv64},
+     * {@code 386}, {@code arm} (with its variant from {@code cpuinfo}'s {@code CPU architecture}).
+     *
+     * @throws IllegalArgumentException for an architecture no OCI image is built for
+     */
+    static Platform forJavaArch(String osArch, String cpuinfo) {
+        String arch = switch (osArch.toLowerCase(Locale.ROOT)) {
+            case "amd64", "x86_64" -> "amd64";
+            case "aarch64", "arm64" -> "arm64";
+            case "ppc64le" -> "ppc64le";
+            case "ppc64" -> "ppc64";
+            case "s390x" -> "s390x";
+            case "riscv64" -> "riscv64";
+            case "loongarch64" -> "loong64";
+            case "mips64el" -> "mips64le";
+            case "x86", "i386", "i486", "i586", "i686" -> "386";
+            case "arm", "arm32" -> "arm";
+            default -> throw new IllegalArgumentException("unsupported host architecture \"" + osArch + "\"");
+        };
+        Optional<String> variant = Optional.empty();
+        if (arch.equals("arm")) {
+            variant = armVariant(cpuinfo);
+        }
+        return new Platform("linux", arch, variant);
+    }
+
+    /** {@code CPU architecture: 7} (or {@code 8} for a 32-bit userland on a 64-bit core) → v7. */
+    private static Optional<String> armVariant(String cpuinfo) {
+        for (String line : cpuinfo.split("\n")) {
+            int colon = line.indexOf(':');
+            if (colon > 0 && line.substring(0, colon).strip().equals("CPU architecture")) {
+                String v = line.substring(colon + 1).strip();
+                // A 32-bit process on an ARMv8 core runs v7 code (containerd: "8" → v7 for arm).
+                return switch (v) {
+                    case "8", "AArch64" -> Optional.of("v7");
+                    case "7", "6", "5" -> Optional.of("v" + v);
+                    default -> Optional.empty();
+                };
+            }
+        }
+        return Optional.empty();
+    }
+
     /** Parses {@code os/arch[/variant]}. */
     public static Platform of(String text) {
         String[] p = text.split("/", -1);

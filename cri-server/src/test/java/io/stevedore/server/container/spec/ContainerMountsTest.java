@@ -234,12 +234,38 @@ class ContainerMountsTest {
     }
 
     @Test
-    void generate_imageVolume_isUnimplemented() {
+    void generate_imageVolumeNotMounted_isInvalidArgument() {
         var m = io.stevedore.cri.v1.Mount.newBuilder()
                 .setContainerPath("/data")
                 .setImage(ImageSpec.newBuilder().setImage("busybox"));
 
-        assertThrows(CriException.Unimplemented.class, () -> f.generate(config().addMounts(m)));
+        assertThrows(CriException.InvalidArgument.class, () -> f.generate(config().addMounts(m)));
+    }
+
+    @Test
+    void generate_imageVolume_isAReadOnlyBindOfWhereItIsMounted() throws IOException {
+        Path volume = java.nio.file.Files.createDirectories(f.dir.resolve("volumes/1"));
+        var config = config().addMounts(criMount("/host", f.dir))
+                .addMounts(io.stevedore.cri.v1.Mount.newBuilder()
+                        .setContainerPath("/data")
+                        .setHostPath("/ignored")
+                        .setImage(ImageSpec.newBuilder().setImage("busybox")));
+
+        var spec = new ContainerSpecGenerator(SpecFixture.OPTIONS)
+                .generate(
+                        "c1",
+                        config.build(),
+                        f.pod(),
+                        SpecFixture.image(),
+                        f.rootfs,
+                        new HostInputs(java.util.OptionalInt.empty(), java.util.Map.of(1, volume)));
+
+        var m = spec.mounts().stream()
+                .filter(x -> x.destination().equals("/data"))
+                .findFirst()
+                .orElseThrow();
+        assertEquals(volume.toRealPath().toString(), m.source());
+        assertEquals(List.of("rbind", "rprivate", "ro"), m.options());
     }
 
     @Test

@@ -106,8 +106,29 @@ class ContainerNamespacesTest {
     }
 
     @Test
-    void generate_pidTarget_isInvalidArgument() {
+    void generate_pidTargetUnresolved_isInvalidArgument() {
         assertThrows(CriException.InvalidArgument.class, () -> withPid(NamespaceMode.TARGET, f.pod()));
+    }
+
+    @Test
+    void generate_pidTarget_joinsTheTargetsInitNamespace() {
+        var spec = new ContainerSpecGenerator(SpecFixture.OPTIONS)
+                .generate(
+                        "c1",
+                        config(sc -> sc.setNamespaceOptions(NamespaceOption.newBuilder()
+                                        .setPid(NamespaceMode.TARGET)
+                                        .setTargetId("t1")))
+                                .build(),
+                        sharedPidPod(),
+                        SpecFixture.image(),
+                        f.rootfs,
+                        new HostInputs(java.util.OptionalInt.of(777), java.util.Map.of()));
+        assertEquals(
+                new Namespace(NamespaceType.PID, "/proc/777/ns/pid"),
+                spec.linux().namespaces().stream()
+                        .filter(n -> n.type() == NamespaceType.PID)
+                        .findFirst()
+                        .orElseThrow());
     }
 
     @Test
