@@ -26,7 +26,7 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
     private final RuntimeInfoService info;
     private final SandboxService sandboxes;
     private final ContainerService containers;
-    private final StatsService stats;
+    private final StatsCalls statsCalls;
     private final StreamingServer streaming;
 
     public RuntimeGrpcService(
@@ -40,7 +40,7 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
         this.info = info;
         this.sandboxes = sandboxes;
         this.containers = containers;
-        this.stats = stats;
+        this.statsCalls = new StatsCalls(rpc, stats);
         this.streaming = streaming;
     }
 
@@ -138,54 +138,36 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
 
     @Override
     public void podSandboxStats(PodSandboxStatsRequest req, StreamObserver<PodSandboxStatsResponse> out) {
-        rpc.unary(
-                "PodSandboxStats",
-                Level.DEBUG,
-                req.getPodSandboxId(),
-                out,
-                () -> PodSandboxStatsResponse.newBuilder()
-                        .setStats(stats.pod(requireId(req.getPodSandboxId(), "pod_sandbox_id")))
-                        .build());
+        statsCalls.podSandboxStats(req, out);
     }
 
     @Override
     public void listPodSandboxStats(ListPodSandboxStatsRequest req, StreamObserver<ListPodSandboxStatsResponse> out) {
-        rpc.unary(
-                "ListPodSandboxStats",
-                Level.DEBUG,
-                "",
-                out,
-                () -> ListPodSandboxStatsResponse.newBuilder()
-                        .addAllStats(stats.pods(req.getFilter()))
-                        .build());
+        statsCalls.listPodSandboxStats(req, out);
     }
 
     @Override
     public void streamPodSandboxStats(
             StreamPodSandboxStatsRequest req, StreamObserver<StreamPodSandboxStatsResponse> out) {
-        rpc.serverStream("StreamPodSandboxStats", Level.DEBUG, out, send -> {
-            send.accept(StreamPodSandboxStatsResponse.newBuilder()
-                    .addAllPodSandboxStats(stats.pods(req.getFilter()))
-                    .build());
-        });
+        statsCalls.streamPodSandboxStats(req, out);
     }
 
     @Override
     public void listPodSandboxMetrics(
             ListPodSandboxMetricsRequest req, StreamObserver<ListPodSandboxMetricsResponse> out) {
-        notYet("ListPodSandboxMetrics", Level.DEBUG, "", out);
+        statsCalls.listPodSandboxMetrics(req, out);
     }
 
     @Override
     public void streamPodSandboxMetrics(
             StreamPodSandboxMetricsRequest req, StreamObserver<StreamPodSandboxMetricsResponse> out) {
-        notYet("StreamPodSandboxMetrics", Level.DEBUG, "", out);
+        statsCalls.streamPodSandboxMetrics(req, out);
     }
 
     @Override
     public void listMetricDescriptors(
             ListMetricDescriptorsRequest req, StreamObserver<ListMetricDescriptorsResponse> out) {
-        notYet("ListMetricDescriptors", Level.DEBUG, "", out);
+        statsCalls.listMetricDescriptors(req, out);
     }
 
     @Override
@@ -326,36 +308,18 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
 
     @Override
     public void containerStats(ContainerStatsRequest req, StreamObserver<ContainerStatsResponse> out) {
-        rpc.unary(
-                "ContainerStats",
-                Level.DEBUG,
-                req.getContainerId(),
-                out,
-                () -> ContainerStatsResponse.newBuilder()
-                        .setStats(stats.container(requireId(req.getContainerId(), "container_id")))
-                        .build());
+        statsCalls.containerStats(req, out);
     }
 
     @Override
     public void listContainerStats(ListContainerStatsRequest req, StreamObserver<ListContainerStatsResponse> out) {
-        rpc.unary(
-                "ListContainerStats",
-                Level.DEBUG,
-                "",
-                out,
-                () -> ListContainerStatsResponse.newBuilder()
-                        .addAllStats(stats.containers(req.getFilter()))
-                        .build());
+        statsCalls.listContainerStats(req, out);
     }
 
     @Override
     public void streamContainerStats(
             StreamContainerStatsRequest req, StreamObserver<StreamContainerStatsResponse> out) {
-        rpc.serverStream("StreamContainerStats", Level.DEBUG, out, send -> {
-            send.accept(StreamContainerStatsResponse.newBuilder()
-                    .addAllContainerStats(stats.containers(req.getFilter()))
-                    .build());
-        });
+        statsCalls.streamContainerStats(req, out);
     }
 
     @Override

@@ -86,7 +86,21 @@ public final class CgroupStats {
         }
     }
 
-    private boolean exists(Path rel) {
+    /**
+     * The directory holding {@code controller}'s files for a cgroup: under v2 the cgroup's own
+     * directory, under v1 the cgroup in that controller's hierarchy.
+     */
+    Path dir(String controller, Path rel) {
+        if (unified) return root.resolve(rel);
+        return switch (controller) {
+            case "cpuacct" -> cpuacct.resolve(rel);
+            case "cpu" ->
+                firstExisting(root, "cpu", "cpu,cpuacct", "cpuacct,cpu").resolve(rel);
+            default -> root.resolve(controller).resolve(rel);
+        };
+    }
+
+    boolean exists(Path rel) {
         return unified
                 ? Files.isDirectory(root.resolve(rel))
                 : Files.isDirectory(memory.resolve(rel)) || Files.isDirectory(cpuacct.resolve(rel));
@@ -129,7 +143,7 @@ public final class CgroupStats {
     }
 
     /** cadvisor's and containerd's working set: usage less inactive page cache, floored at 0. */
-    private static long workingSet(long usage, long inactiveFile) {
+    static long workingSet(long usage, long inactiveFile) {
         return Math.max(0, usage - inactiveFile);
     }
 
@@ -142,7 +156,7 @@ public final class CgroupStats {
     }
 
     /** A one-value file; empty when absent or {@code max} (v2's "no limit"). */
-    private static OptionalLong number(Path file) throws IOException {
+    static OptionalLong number(Path file) throws IOException {
         String text;
         try {
             text = Files.readString(file).strip();
@@ -153,7 +167,7 @@ public final class CgroupStats {
     }
 
     /** A flat-keyed file ({@code memory.stat}, {@code cpu.stat}): {@code key value} per line. */
-    private static Map<String, Long> keyed(Path file) throws IOException {
+    static Map<String, Long> keyed(Path file) throws IOException {
         Map<String, Long> values = new HashMap<>();
         try {
             for (String line : Files.readAllLines(file)) {

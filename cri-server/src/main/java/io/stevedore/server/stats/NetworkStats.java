@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
@@ -53,12 +54,32 @@ public final class NetworkStats {
         this.command = command;
     }
 
+    /** One interface's {@code /proc/net/dev} counters. */
+    public record InterfaceCounters(
+            String name,
+            long rxBytes,
+            long rxPackets,
+            long rxErrors,
+            long rxDropped,
+            long txBytes,
+            long txPackets,
+            long txErrors,
+            long txDropped) {}
+
     /** @param netnsPin the bind-mounted namespace, e.g. {@code /run/netns/cni-…} */
     public Optional<NetworkUsage> read(Path netnsPin) {
+        Instant at = clock.instant();
+        return counters(netnsPin).map(c -> toProto(c, at));
+    }
+
+    /**
+     * The counters of every interface but loopback, in {@code /proc/net/dev} order; empty on the
+     * same best-effort terms as {@link #read}.
+     */
+    public Optional<List<InterfaceCounters>> counters(Path netnsPin) {
         if (!Files.exists(netnsPin)) {
             return Optional.empty();
         }
-        Instant at = clock.instant();
         Process p = null;
         try {
             p = new ProcessBuilder(command.apply(netnsPin))
@@ -82,7 +103,7 @@ public final class NetworkStats {
                 log.atDebug().addKeyValue("netns", netnsPin).log("network stats: reader exited with {}", p.exitValue());
                 return Optional.empty();
             }
-            return Optional.of(parse(new String(bytes, StandardCharsets.UTF_8), at));
+            return Optional.of(parseCounters(new String(bytes, StandardCharsets.UTF_8)));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return Optional.empty();
@@ -107,13 +128,12 @@ public final class NetworkStats {
 
     /**
      * Parses {@code /proc/net/dev}: two header lines, then {@code name: rx-bytes rx-packets rx-errs
-     * rx-drop rx-fifo rx-frame rx-compressed rx-multicast tx-bytes tx-packets tx-errs ...} per
-     * interface (a large counter may touch the colon). Loopback is left out and the default
-     * interface is {@code eth0}, else the first one listed, as in containerd's {@code
-     * sandbox_stats_linux.go}; lines that do not parse are skipped.
+     * rx-drop rx-fifo rx-frame rx-compressed rx-multicast tx-bytes tx-packets tx-errs tx-drop ...}
+     * per interface (a large counter may touch the colon). Loopback is left out; lines that do not
+     * parse are skipped.
      */
-    static NetworkUsage parse(String procNetDev, Instant at) {
-        var usage = NetworkUsage.newBuilder().setTimestamp(CriStats.nanos(at));
+    static List<InterfaceCounters> parseCounters(String procNetDev) {
+        List<InterfaceCounters> all = new ArrayList<>();
         for (String line : procNetDev.split("\n")) {
             int colon = line.indexOf(':');
             if (colon < 0) {
@@ -121,23 +141,47 @@ public final class NetworkStats {
             }
             String name = line.substring(0, colon).strip();
             String[] f = line.substring(colon + 1).strip().split("\\s+");
-            if (name.isEmpty() || name.equals("lo") || f.length < 11) {
+            if (name.isEmpty() || name.equals("lo") || f.length < 12) {
                 continue;
             }
-            NetworkInterfaceUsage iface;
             try {
-                iface = NetworkInterfaceUsage.newBuilder()
-                        .setName(name)
-                        .setRxBytes(u64(f[0]))
-                        .setRxErrors(u64(f[2]))
-                        .setTxBytes(u64(f[8]))
-                        .setTxErrors(u64(f[10]))
-                        .build();
+                all.add(new InterfaceCounters(
+                        name,
+                        u64(f[0]),
+                        u64(f[1]),
+                        u64(f[2]),
+                        u64(f[3]),
+                        u64(f[8]),
+                        u64(f[9]),
+                        u64(f[10]),
+                        u64(f[11])));
             } catch (NumberFormatException e) {
-                continue;
+                // not an interface line
             }
+        }
+        return all;
+    }
+
+    /**
+     * {@code /proc/net/dev} as CRI's {@code NetworkUsage}: the default interface is {@code eth0},
+     * else the first one listed, as in containerd's {@code sandbox_stats_linux.go}.
+     */
+    static NetworkUsage parse(String procNetDev, Instant at) {
+        return toProto(parseCounters(procNetDev), at);
+    }
+
+    private static NetworkUsage toProto(List<InterfaceCounters> counters, Instant at) {
+        var usage = NetworkUsage.newBuilder().setTimestamp(CriStats.nanos(at));
+        for (InterfaceCounters c : counters) {
+            NetworkInterfaceUsage iface = NetworkInterfaceUsage.newBuilder()
+                    .setName(c.name())
+                    .setRxBytes(UInt64Value.newBuilder().setValue(c.rxBytes()))
+                    .setRxErrors(UInt64Value.newBuilder().setValue(c.rxErrors()))
+                    .setTxBytes(UInt64Value.newBuilder().setValue(c.txBytes()))
+                    .setTxErrors(UInt64Value.newBuilder().setValue(c.txErrors()))
+                    .build();
             usage.addInterfaces(iface);
-            if (name.equals(DEFAULT_INTERFACE)) {
+            if (c.name().equals(DEFAULT_INTERFACE)) {
                 usage.setDefaultInterface(iface);
             }
         }
@@ -147,9 +191,7 @@ public final class NetworkStats {
         return usage.build();
     }
 
-    private static UInt64Value u64(String counter) {
-        return UInt64Value.newBuilder()
-                .setValue(Long.parseUnsignedLong(counter))
-                .build();
+    private static long u64(String counter) {
+        return Long.parseUnsignedLong(counter);
     }
 }

@@ -36,6 +36,7 @@ public final class StatsService {
     private final CgroupStats cgroups;
     private final CriStats cri;
     private final NetworkStats network = new NetworkStats(Duration.ofSeconds(2), InstantSource.system());
+    private final MetricsService metrics;
 
     public StatsService(SandboxService sandboxes, ContainerService containers, CgroupStats cgroups) {
         this(sandboxes, containers, cgroups, new CriStats(InstantSource.system()));
@@ -46,6 +47,13 @@ public final class StatsService {
         this.containers = containers;
         this.cgroups = cgroups;
         this.cri = cri;
+        this.metrics =
+                new MetricsService(sandboxes, containers, cgroups, network, Path.of("/proc"), InstantSource.system());
+    }
+
+    /** The same pods, containers and readers as cAdvisor metrics. */
+    public MetricsService metrics() {
+        return metrics;
     }
 
     /** Drops the samples of ids that no longer name a container or a pod. */

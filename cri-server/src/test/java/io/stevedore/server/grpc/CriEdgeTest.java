@@ -12,6 +12,7 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.stevedore.cri.v1.CgroupDriver;
+import io.stevedore.cri.v1.CheckpointContainerRequest;
 import io.stevedore.cri.v1.ContainerConfig;
 import io.stevedore.cri.v1.ContainerMetadata;
 import io.stevedore.cri.v1.ContainerStatusRequest;
@@ -25,7 +26,6 @@ import io.stevedore.cri.v1.ImageStatusRequest;
 import io.stevedore.cri.v1.KeyValue;
 import io.stevedore.cri.v1.LinuxPodSandboxConfig;
 import io.stevedore.cri.v1.ListImagesRequest;
-import io.stevedore.cri.v1.ListMetricDescriptorsRequest;
 import io.stevedore.cri.v1.Mount;
 import io.stevedore.cri.v1.PodSandboxConfig;
 import io.stevedore.cri.v1.PodSandboxMetadata;
@@ -196,9 +196,12 @@ class CriEdgeTest {
         return Stream.of(
                 new Case(
                         "unimplemented unary",
-                        s -> s.runtime().listMetricDescriptors(ListMetricDescriptorsRequest.getDefaultInstance()),
+                        s -> s.runtime()
+                                .checkpointContainer(CheckpointContainerRequest.newBuilder()
+                                        .setContainerId("c")
+                                        .build()),
                         Status.Code.UNIMPLEMENTED,
-                        "ListMetricDescriptors is not implemented by stevedore yet"),
+                        "CheckpointContainer is not implemented by stevedore yet"),
                 new Case(
                         "unimplemented stream",
                         s -> s.runtime()

@@ -54,6 +54,15 @@ class NetworkStatsTest {
     }
 
     @Test
+    void parseCounters_packetsAndDropsOfEveryInterfaceButLoopback() {
+        var all = NetworkStats.parseCounters(PROC_NET_DEV);
+
+        assertEquals(new NetworkStats.InterfaceCounters("eth0", 14252, 117, 1, 0, 5326, 42, 2, 0), all.get(0));
+        assertEquals(9, all.get(1).rxPackets());
+        assertEquals(2, all.size());
+    }
+
+    @Test
     void parse_noEth0_firstInterfaceIsTheDefault() {
         NetworkUsage u = NetworkStats.parse("""
         Inter-|   Receive
