@@ -33,6 +33,7 @@ import io.stevedore.server.image.snapshot.SnapshotStore;
 import io.stevedore.server.image.store.ImageStore;
 import io.stevedore.server.image.unpack.LayerUnpacker;
 import io.stevedore.server.info.CniNetworkReadiness;
+import io.stevedore.server.info.RuntimeFeatureProbe;
 import io.stevedore.server.info.RuntimeInfoService;
 import io.stevedore.server.sandbox.SandboxService;
 import io.stevedore.server.state.Failpoints;
@@ -52,7 +53,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -94,14 +94,6 @@ public final class CriDaemon implements AutoCloseable {
             lock = StateLock.acquire(config.root());
             StateDirs.enforce(layout); // at every start: an install made with looser modes is fixed
             var rpc = new Rpc(() -> ready);
-            var info = new RuntimeInfoService(
-                    BuildInfo.version(),
-                    List.copyOf(new TreeSet<>(config.runtimeHandlers().keySet())),
-                    config.cgroupDriver() == DaemonConfig.CgroupDriver.SYSTEMD,
-                    new CniNetworkReadiness(
-                            new CniClient(CniClientConfig.defaults().withBinDirs(config.cniBinDirs())),
-                            config.cniConfDir()),
-                    this::verboseInfo);
             var fsUsage = new ImageFsUsage(layout.snapshots(), layout.containerLayers(), InstantSource.system());
             var sys = new LinuxSyscalls();
             try {
@@ -115,6 +107,17 @@ public final class CriDaemon implements AutoCloseable {
             images = images(config, layout, snapshots, this::snapshotsInUse);
             Path nativeDir = Path.of(System.getProperty("stevedore.native.dir", "shim/target/native"));
             var runtimes = new Runtimes(config, layout);
+            // Asked once: Status is polled every few seconds, and the runtime binary does not change
+            // under a running daemon.
+            var info = new RuntimeInfoService(
+                    BuildInfo.version(),
+                    RuntimeFeatureProbe.probe(
+                            runtimes.all(), runtimes.defaultHandler(), RuntimeFeatureProbe.thisKernelHasMountSetattr()),
+                    config.cgroupDriver() == DaemonConfig.CgroupDriver.SYSTEMD,
+                    new CniNetworkReadiness(
+                            new CniClient(CniClientConfig.defaults().withBinDirs(config.cniBinDirs())),
+                            config.cniConfDir()),
+                    this::verboseInfo);
             var launcher = new ShimLauncher(nativeDir.resolve("stevedore-shim"), Duration.ofSeconds(60));
             var cni = new CniClient(CniClientConfig.defaults().withBinDirs(config.cniBinDirs()));
             sandboxes = SandboxService.onHost(
@@ -153,6 +156,10 @@ public final class CriDaemon implements AutoCloseable {
         } catch (IOException e) {
             closeQuietly();
             throw new DaemonStartException("cannot start: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            closeQuietly();
+            throw new DaemonStartException("interrupted while starting", e);
         } catch (DaemonStartException | RuntimeException e) {
             closeQuietly();
             throw e;
