@@ -87,6 +87,7 @@ public final class CriDaemon implements AutoCloseable {
     /** Locks the state, binds the socket, recovers, and starts answering. */
     public void start() throws DaemonStartException {
         try {
+            requireSystemdIfAsked(config.cgroupDriver(), SYSTEMD_RUNNING);
             List<String> armed = Failpoints.armed(); // refuses an unknown name before anything starts
             if (!armed.isEmpty()) log.atWarn().log("failpoints armed (crash tests only): {}", armed);
             var layout = new StateLayout(config.root(), config.runRoot());
@@ -128,7 +129,8 @@ public final class CriDaemon implements AutoCloseable {
                     nativeDir.resolve("stevedore-pause"),
                     runtimes,
                     sys,
-                    Path.of("/sys/fs/cgroup"));
+                    Path.of("/sys/fs/cgroup"),
+                    config.cgroupDriver() == DaemonConfig.CgroupDriver.SYSTEMD);
             reaper = Reaper.start(sys);
             containers = new ContainerService(new ContainerEnv(
                     layout,
@@ -178,6 +180,22 @@ public final class CriDaemon implements AutoCloseable {
                 .addKeyValue("root", config.root())
                 .addKeyValue("version", BuildInfo.version())
                 .log("stevedore is serving");
+    }
+
+    /** Exists when systemd is init (sd_booted(3)). */
+    static final Path SYSTEMD_RUNNING = Path.of("/run/systemd/system");
+
+    /**
+     * The systemd driver hands every container to systemd as a transient scope; without systemd
+     * each create would fail in runc, so the daemon refuses to start instead.
+     */
+    static void requireSystemdIfAsked(DaemonConfig.CgroupDriver driver, Path systemdRunning)
+            throws DaemonStartException {
+        if (driver == DaemonConfig.CgroupDriver.SYSTEMD && !java.nio.file.Files.isDirectory(systemdRunning)) {
+            throw new DaemonStartException(
+                    "runtime.cgroup_driver = \"systemd\" but systemd is not running on this host (" + systemdRunning
+                            + " does not exist): use cgroup_driver = \"cgroupfs\", and the same driver in the kubelet");
+        }
     }
 
     /** The image service and its stores, per StateLayout under the state root. */
