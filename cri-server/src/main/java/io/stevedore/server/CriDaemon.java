@@ -33,6 +33,7 @@ import io.stevedore.server.image.snapshot.SnapshotStore;
 import io.stevedore.server.image.store.ImageStore;
 import io.stevedore.server.image.unpack.LayerUnpacker;
 import io.stevedore.server.info.CniNetworkReadiness;
+import io.stevedore.server.info.RuntimeFeatureProbe;
 import io.stevedore.server.info.RuntimeInfoService;
 import io.stevedore.server.sandbox.SandboxService;
 import io.stevedore.server.state.Failpoints;
@@ -52,7 +53,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -87,6 +87,7 @@ public final class CriDaemon implements AutoCloseable {
     /** Locks the state, binds the socket, recovers, and starts answering. */
     public void start() throws DaemonStartException {
         try {
+            requireSystemdIfAsked(config.cgroupDriver(), SYSTEMD_RUNNING);
             List<String> armed = Failpoints.armed(); // refuses an unknown name before anything starts
             if (!armed.isEmpty()) log.atWarn().log("failpoints armed (crash tests only): {}", armed);
             var layout = new StateLayout(config.root(), config.runRoot());
@@ -94,14 +95,6 @@ public final class CriDaemon implements AutoCloseable {
             lock = StateLock.acquire(config.root());
             StateDirs.enforce(layout); // at every start: an install made with looser modes is fixed
             var rpc = new Rpc(() -> ready);
-            var info = new RuntimeInfoService(
-                    BuildInfo.version(),
-                    List.copyOf(new TreeSet<>(config.runtimeHandlers().keySet())),
-                    config.cgroupDriver() == DaemonConfig.CgroupDriver.SYSTEMD,
-                    new CniNetworkReadiness(
-                            new CniClient(CniClientConfig.defaults().withBinDirs(config.cniBinDirs())),
-                            config.cniConfDir()),
-                    this::verboseInfo);
             var fsUsage = new ImageFsUsage(layout.snapshots(), layout.containerLayers(), InstantSource.system());
             var sys = new LinuxSyscalls();
             try {
@@ -115,6 +108,17 @@ public final class CriDaemon implements AutoCloseable {
             images = images(config, layout, snapshots, this::snapshotsInUse);
             Path nativeDir = Path.of(System.getProperty("stevedore.native.dir", "shim/target/native"));
             var runtimes = new Runtimes(config, layout);
+            // Asked once: Status is polled every few seconds, and the runtime binary does not change
+            // under a running daemon.
+            var info = new RuntimeInfoService(
+                    BuildInfo.version(),
+                    RuntimeFeatureProbe.probe(
+                            runtimes.all(), runtimes.defaultHandler(), RuntimeFeatureProbe.thisKernelHasMountSetattr()),
+                    config.cgroupDriver() == DaemonConfig.CgroupDriver.SYSTEMD,
+                    new CniNetworkReadiness(
+                            new CniClient(CniClientConfig.defaults().withBinDirs(config.cniBinDirs())),
+                            config.cniConfDir()),
+                    this::verboseInfo);
             var launcher = new ShimLauncher(nativeDir.resolve("stevedore-shim"), Duration.ofSeconds(60));
             var cni = new CniClient(CniClientConfig.defaults().withBinDirs(config.cniBinDirs()));
             sandboxes = SandboxService.onHost(
@@ -125,7 +129,8 @@ public final class CriDaemon implements AutoCloseable {
                     nativeDir.resolve("stevedore-pause"),
                     runtimes,
                     sys,
-                    Path.of("/sys/fs/cgroup"));
+                    Path.of("/sys/fs/cgroup"),
+                    config.cgroupDriver() == DaemonConfig.CgroupDriver.SYSTEMD);
             reaper = Reaper.start(sys);
             containers = new ContainerService(new ContainerEnv(
                     layout,
@@ -153,6 +158,10 @@ public final class CriDaemon implements AutoCloseable {
         } catch (IOException e) {
             closeQuietly();
             throw new DaemonStartException("cannot start: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            closeQuietly();
+            throw new DaemonStartException("interrupted while starting", e);
         } catch (DaemonStartException | RuntimeException e) {
             closeQuietly();
             throw e;
@@ -171,6 +180,22 @@ public final class CriDaemon implements AutoCloseable {
                 .addKeyValue("root", config.root())
                 .addKeyValue("version", BuildInfo.version())
                 .log("stevedore is serving");
+    }
+
+    /** Exists when systemd is init (sd_booted(3)). */
+    static final Path SYSTEMD_RUNNING = Path.of("/run/systemd/system");
+
+    /**
+     * The systemd driver hands every container to systemd as a transient scope; without systemd
+     * each create would fail in runc, so the daemon refuses to start instead.
+     */
+    static void requireSystemdIfAsked(DaemonConfig.CgroupDriver driver, Path systemdRunning)
+            throws DaemonStartException {
+        if (driver == DaemonConfig.CgroupDriver.SYSTEMD && !java.nio.file.Files.isDirectory(systemdRunning)) {
+            throw new DaemonStartException(
+                    "runtime.cgroup_driver = \"systemd\" but systemd is not running on this host (" + systemdRunning
+                            + " does not exist): use cgroup_driver = \"cgroupfs\", and the same driver in the kubelet");
+        }
     }
 
     /**

@@ -104,7 +104,11 @@ public record DaemonConfig(
         ERROR
     }
 
-    /** How container cgroups are managed; only cgroupfs is implemented so far. */
+    /**
+     * How cgroups are named and managed: {@code CGROUPFS} paths written by the runtime, or {@code
+     * SYSTEMD} units (runc {@code --systemd-cgroup}, {@code slice:prefix:name} paths), which needs
+     * systemd running as init and must match the kubelet's {@code cgroupDriver}.
+     */
     public enum CgroupDriver {
         CGROUPFS,
         SYSTEMD

@@ -48,6 +48,16 @@ public final class Runtimes {
         return r;
     }
 
+    /** Every configured runtime by handler name, in configuration order. */
+    public Map<String, OciRuntime> all() {
+        return java.util.Collections.unmodifiableMap(byHandler);
+    }
+
+    /** The handler a pod that names none gets. */
+    public String defaultHandler() {
+        return defaultHandler;
+    }
+
     public boolean has(String handler) {
         return byHandler.containsKey(name(handler));
     }

@@ -25,15 +25,15 @@ public final class RuntimeInfoService {
     static final String NETWORK_NOT_READY = "NetworkPluginNotReady";
 
     private final String version;
-    private final List<String> handlers;
+    private final Map<String, HandlerFeatures> handlers;
     private final boolean systemdCgroups;
     private final NetworkReadiness network;
     private final Supplier<Map<String, String>> verboseInfo;
 
     /**
-     * @param handlers the configured runtime handler names; the default handler is also reported
-     *     under the empty name, which is what a pod without {@code runtime_handler} gets
-     * @param verboseInfo what {@code Status(verbose=true)} adds, each value a JSON document
+     * Handlers that claim no optional feature (tests, and runtimes that cannot be asked).
+     *
+     * @param handlers the configured runtime handler names; the empty name is reported too
      */
     public RuntimeInfoService(
             String version,
@@ -41,8 +41,22 @@ public final class RuntimeInfoService {
             boolean systemdCgroups,
             NetworkReadiness network,
             Supplier<Map<String, String>> verboseInfo) {
+        this(version, noFeatures(handlers), systemdCgroups, network, verboseInfo);
+    }
+
+    /**
+     * @param handlers what each runtime handler supports ({@link RuntimeFeatureProbe}), by name; the
+     *     empty name is what a pod without {@code runtime_handler} gets, the default handler's
+     * @param verboseInfo what {@code Status(verbose=true)} adds, each value a JSON document
+     */
+    public RuntimeInfoService(
+            String version,
+            Map<String, HandlerFeatures> handlers,
+            boolean systemdCgroups,
+            NetworkReadiness network,
+            Supplier<Map<String, String>> verboseInfo) {
         this.version = version;
-        this.handlers = List.copyOf(handlers);
+        this.handlers = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(handlers));
         this.systemdCgroups = systemdCgroups;
         this.network = network;
         this.verboseInfo = verboseInfo;
@@ -70,9 +84,9 @@ public final class RuntimeInfoService {
         var res = StatusResponse.newBuilder()
                 .setStatus(
                         RuntimeStatus.newBuilder().addConditions(runtimeReady).addConditions(networkReady))
-                .setFeatures(RuntimeFeatures.newBuilder().setSupplementalGroupsPolicy(false));
-        res.addRuntimeHandlers(handler(""));
-        handlers.forEach(h -> res.addRuntimeHandlers(handler(h)));
+                // supplemental_groups_policy: Merge and Strict are both applied (ContainerUser)
+                .setFeatures(RuntimeFeatures.newBuilder().setSupplementalGroupsPolicy(true));
+        handlers.forEach((name, f) -> res.addRuntimeHandlers(handler(name, f)));
         if (verbose) {
             res.putAllInfo(verboseInfo.get());
         }
@@ -101,13 +115,19 @@ public final class RuntimeInfoService {
                 .build();
     }
 
-    // runc 1.1 has neither recursive read-only mounts nor id-mapped user namespaces.
-    private static RuntimeHandler handler(String name) {
+    private static RuntimeHandler handler(String name, HandlerFeatures f) {
         return RuntimeHandler.newBuilder()
                 .setName(name)
                 .setFeatures(RuntimeHandlerFeatures.newBuilder()
-                        .setRecursiveReadOnlyMounts(false)
-                        .setUserNamespaces(false))
+                        .setRecursiveReadOnlyMounts(f.recursiveReadOnlyMounts())
+                        .setUserNamespaces(f.userNamespaces()))
                 .build();
+    }
+
+    private static Map<String, HandlerFeatures> noFeatures(List<String> names) {
+        Map<String, HandlerFeatures> m = new java.util.LinkedHashMap<>();
+        m.put("", HandlerFeatures.NONE);
+        names.forEach(n -> m.put(n, HandlerFeatures.NONE));
+        return m;
     }
 }

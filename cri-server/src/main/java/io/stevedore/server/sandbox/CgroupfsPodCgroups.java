@@ -19,9 +19,25 @@ final class CgroupfsPodCgroups implements PodCgroups {
     private static final Logger log = LoggerFactory.getLogger(CgroupfsPodCgroups.class);
 
     private final Path root;
+    private final boolean systemd;
 
     CgroupfsPodCgroups(Path root) {
+        this(root, false);
+    }
+
+    /** @param systemd pods' own parents are slices ({@code stevedore-<id>.slice}) */
+    CgroupfsPodCgroups(Path root, boolean systemd) {
         this.root = root;
+        this.systemd = systemd;
+    }
+
+    /**
+     * {@inheritDoc} Under systemd: {@code stevedore-<id>.slice}, nested in {@code stevedore.slice};
+     * runc has systemd create it with the first container's scope.
+     */
+    @Override
+    public String ownParent(String sandboxId) {
+        return systemd ? "stevedore-" + sandboxId + ".slice" : PodCgroups.super.ownParent(sandboxId);
     }
 
     /**

@@ -122,7 +122,7 @@ final class SandboxRecovery {
         failed |= !attempt(id, "releasing pins", () -> pinner.release(id));
         dirs.unmountShm(dirs.shm(id));
         String parent = cfg.map(c -> c.getLinux().getCgroupParent()).orElse("");
-        String podParent = parent.isEmpty() ? "/stevedore/" + id : parent;
+        String podParent = parent.isEmpty() ? cgroups.ownParent(id) : parent;
         cgroups.remove(podParent + "/" + id); // a pause's, had one started
         if (parent.isEmpty()) cgroups.remove(podParent);
         if (!failed) {

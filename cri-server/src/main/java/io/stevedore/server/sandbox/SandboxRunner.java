@@ -135,7 +135,7 @@ final class SandboxRunner {
         String parent = cfg.getLinux().getCgroupParent();
         boolean ownParent = parent.isEmpty();
         if (ownParent) {
-            String own = "/stevedore/" + id; // made by the first container or pause that joins it
+            String own = cgroups.ownParent(id); // made by the first container or pause that joins it
             undo.push(() -> cgroups.remove(own));
             parent = own;
         }

@@ -70,7 +70,8 @@ public final class SandboxService implements Pods {
     /**
      * The service over this machine: namespaces pinned by {@code stevedore-pinns}, networks through
      * CNI, the pause spawned from {@code pauseBinary}, cgroups through cgroupfs at {@code
-     * cgroupRoot}, the system clock.
+     * cgroupRoot} (pods' own parents as systemd slices when {@code systemdCgroups}), the system
+     * clock.
      */
     public static SandboxService onHost(
             StateLayout layout,
@@ -80,9 +81,10 @@ public final class SandboxService implements Pods {
             Path pauseBinary,
             Runtimes runtimes,
             Syscalls sys,
-            Path cgroupRoot)
+            Path cgroupRoot,
+            boolean systemdCgroups)
             throws IOException {
-        var cgroups = new CgroupfsPodCgroups(cgroupRoot);
+        var cgroups = new CgroupfsPodCgroups(cgroupRoot, systemdCgroups);
         return new SandboxService(
                 layout,
                 new PinnsNamespacePinner(pinns),

@@ -59,4 +59,28 @@ class CgroupfsPodCgroupsTest {
             }
         }
     }
+
+    /** A v2 tree under the systemd driver: a pod without a parent gets its own slice. */
+    @Test
+    void join_v2Systemd_ownSliceNestedAndRemoved(@TempDir Path tmp) throws Exception {
+        Files.writeString(tmp.resolve("cgroup.controllers"), "cpu memory pids\n");
+        var cgroups = new CgroupfsPodCgroups(tmp, true);
+        String parent = cgroups.ownParent("f00d");
+
+        cgroups.join(parent + "/f00d", 42);
+
+        assertEquals("stevedore-f00d.slice", parent);
+        Path pause = tmp.resolve("stevedore.slice/stevedore-f00d.slice/f00d");
+        assertEquals("42", Files.readString(pause.resolve("cgroup.procs")));
+        Files.delete(pause.resolve("cgroup.procs")); // the kernel's files go with the directory
+        cgroups.remove(parent + "/f00d");
+        cgroups.remove(parent);
+        assertFalse(Files.exists(pause));
+        assertFalse(Files.exists(tmp.resolve("stevedore.slice/stevedore-f00d.slice")));
+    }
+
+    @Test
+    void ownParent_cgroupfs_isAPath() {
+        assertEquals("/stevedore/f00d", new CgroupfsPodCgroups(Path.of("/nonexistent")).ownParent("f00d"));
+    }
 }

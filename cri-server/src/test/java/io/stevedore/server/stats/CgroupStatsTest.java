@@ -172,4 +172,27 @@ class CgroupStatsTest {
 
         assertEquals(Long.MAX_VALUE, stats().read(CTR).orElseThrow().memoryUsageBytes());
     }
+
+    /** cgroup v2 under the systemd driver: a scope in the pod's slice, found from runc's form. */
+    @Test
+    void read_v2_systemdPaths_containerScopeAndPodSlice() throws IOException {
+        String pod = "kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1.slice";
+        file("cgroup.controllers", "cpu memory pids\n");
+        file(pod + "/stevedore-abc.scope/cpu.stat", "usage_usec 250\n");
+        file(pod + "/stevedore-abc.scope/memory.current", "4096\n");
+        file(pod + "/stevedore-abc.scope/memory.max", "8192\n");
+        file(pod + "/cpu.stat", "usage_usec 1000\n");
+        file(pod + "/memory.current", "16384\n");
+
+        CgroupSample ctr =
+                stats().read("kubepods-besteffort-pod1.slice:stevedore:abc").orElseThrow();
+        CgroupSample sandbox = stats().read("kubepods-besteffort-pod1.slice").orElseThrow();
+
+        assertEquals(250_000, ctr.cpuUsageNanos());
+        assertEquals(4096, ctr.memoryUsageBytes());
+        assertEquals(OptionalLong.of(8192), ctr.memoryLimitBytes());
+        assertEquals(1_000_000, sandbox.cpuUsageNanos());
+        assertEquals(16384, sandbox.memoryUsageBytes());
+        assertEquals(Optional.empty(), stats().read("kubepods-besteffort-pod1.slice:stevedore:gone"));
+    }
 }

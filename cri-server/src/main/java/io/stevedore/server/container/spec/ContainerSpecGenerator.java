@@ -264,12 +264,16 @@ public final class ContainerSpecGenerator {
                 .withProcess(s.process().withOomScoreAdj(oomScoreAdj(r, options.oomScoreAdjFloor())));
     }
 
-    /** {@code <parent>/<id>}, cleaned; containerd's {@code getCgroupsPath} for cgroupfs. */
+    /**
+     * {@code <parent>/<id>} for cgroupfs, {@code <slice>:stevedore:<id>} for a systemd slice parent:
+     * containerd's {@code getCgroupsPath} ({@link io.stevedore.server.host.CgroupPaths#container}).
+     */
     static String cgroupsPath(String parent, String containerId) {
-        if (parent.isEmpty()) {
-            return "/" + containerId;
+        try {
+            return io.stevedore.server.host.CgroupPaths.container(parent, containerId);
+        } catch (IllegalArgumentException e) {
+            throw new CriException.InvalidArgument("cgroup_parent: " + e.getMessage());
         }
-        return Path.of(parent).resolve(containerId).normalize().toString();
     }
 
     /** The CRI's annotations, then containerd's {@code DefaultCRIAnnotations} for a container. */

@@ -27,7 +27,12 @@ final class HostProbe {
 
     /** Whether {@code /sys/fs/cgroup} is cgroup v2 only (unified). */
     static boolean cgroupV2() {
-        return Files.exists(CGROUP_ROOT.resolve("cgroup.controllers"));
+        return cgroupV2(CGROUP_ROOT);
+    }
+
+    /** Whether the cgroupfs at {@code root} is v2 only (a hybrid host's v2 sits in {@code unified/}). */
+    static boolean cgroupV2(Path root) {
+        return Files.exists(root.resolve("cgroup.controllers"));
     }
 
     /**
@@ -36,11 +41,28 @@ final class HostProbe {
      * {@code memory.swap.max} in the root, so our own cgroup is checked.
      */
     static boolean swapLimitAvailable() {
-        if (!cgroupV2()) {
-            return Files.exists(CGROUP_ROOT.resolve("memory/memory.memsw.limit_in_bytes"));
+        return swapLimitAvailable(CGROUP_ROOT, read(Path.of("/proc/self/cgroup")));
+    }
+
+    /**
+     * {@link #swapLimitAvailable()} on the cgroupfs at {@code root}, for a process whose {@code
+     * /proc/<pid>/cgroup} reads {@code procCgroup}. A daemon in the v2 root cgroup (in a container
+     * with its own cgroup namespace) has no {@code memory.swap.max} of its own: there, any child
+     * cgroup that has one answers.
+     */
+    static boolean swapLimitAvailable(Path root, String procCgroup) {
+        if (!cgroupV2(root)) {
+            return Files.exists(root.resolve("memory/memory.memsw.limit_in_bytes"));
         }
-        String own = unifiedPath(read(Path.of("/proc/self/cgroup")));
-        return Files.exists(CGROUP_ROOT.resolve(own.replaceFirst("^/+", "")).resolve("memory.swap.max"));
+        Path own = root.resolve(unifiedPath(procCgroup).replaceFirst("^/+", ""));
+        if (!own.equals(root)) {
+            return Files.exists(own.resolve("memory.swap.max"));
+        }
+        try (var children = Files.list(root)) {
+            return children.anyMatch(c -> Files.exists(c.resolve("memory.swap.max")));
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /**

@@ -12,7 +12,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Collection;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -22,80 +21,14 @@ import java.util.Optional;
  * {@code runtime/default} and {@code docker/default}: ours; {@code localhost/<absolute path>}: that
  * file; anything else is refused).
  *
- * <p>Our runtime default differs from Docker's and containerd's in shape: it allows by default and
- * denies (EPERM) a list of syscalls, where theirs allows a list. It denies what their profile keeps
- * from a container without extra capabilities: kernel modules, kexec, keyrings, reboot, swap,
- * clock setting, mounts and namespaces, BPF, perf, userfaultfd, io_uring, obsolete calls. A group
- * tied to a capability is allowed when the container holds it, as their {@code includes.caps}
- * rules do. It covers the x86-64, x86 and x32 ABIs (a call through any other is killed).
+ * <p>Our runtime default is {@link DefaultSeccompProfile}: the allow-list of Docker's and
+ * containerd's default profile, with its capability, architecture and argument conditions.
  *
  * <p>A localhost profile is read in the Docker/containerd JSON format; {@code includes} and
  * {@code excludes} on capabilities are applied against the container's bounding set.
  */
 final class SeccompProfiles {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final List<String> ARCHES = List.of("SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32");
-
-    /** Denied unless the container holds the key capability ("" = always denied). */
-    private static final Map<String, List<String>> DENIED = Map.ofEntries(
-            Map.entry(
-                    "",
-                    List.of(
-                            "kexec_load",
-                            "kexec_file_load",
-                            "add_key",
-                            "keyctl",
-                            "request_key",
-                            "userfaultfd",
-                            "uselib",
-                            "ustat",
-                            "sysfs",
-                            "_sysctl",
-                            "create_module",
-                            "get_kernel_syms",
-                            "query_module",
-                            "nfsservctl",
-                            "vm86",
-                            "vm86old",
-                            "swapon",
-                            "swapoff",
-                            "io_uring_setup",
-                            "io_uring_enter",
-                            "io_uring_register")),
-            Map.entry(
-                    "CAP_SYS_ADMIN",
-                    List.of(
-                            "mount",
-                            "umount",
-                            "umount2",
-                            "pivot_root",
-                            "unshare",
-                            "setns",
-                            "sethostname",
-                            "setdomainname",
-                            "name_to_handle_at",
-                            "fanotify_init",
-                            "lookup_dcookie",
-                            "quotactl",
-                            "perf_event_open",
-                            "bpf",
-                            "fsopen",
-                            "fsconfig",
-                            "fsmount",
-                            "fspick",
-                            "move_mount",
-                            "open_tree",
-                            "mount_setattr")),
-            Map.entry("CAP_SYS_MODULE", List.of("init_module", "finit_module", "delete_module")),
-            Map.entry("CAP_SYS_BOOT", List.of("reboot")),
-            Map.entry("CAP_SYS_TIME", List.of("settimeofday", "stime", "clock_settime", "clock_adjtime")),
-            Map.entry("CAP_SYS_RAWIO", List.of("iopl", "ioperm")),
-            Map.entry("CAP_SYS_PACCT", List.of("acct")),
-            Map.entry("CAP_SYS_PTRACE", List.of("kcmp", "process_vm_readv", "process_vm_writev")),
-            Map.entry("CAP_SYS_NICE", List.of("get_mempolicy", "set_mempolicy", "mbind", "move_pages")),
-            Map.entry("CAP_SYSLOG", List.of("syslog")),
-            Map.entry("CAP_DAC_READ_SEARCH", List.of("open_by_handle_at")),
-            Map.entry("CAP_SYS_CHROOT", List.of("chroot")));
 
     private SeccompProfiles() {}
 
@@ -128,17 +61,7 @@ final class SeccompProfiles {
     }
 
     static JsonNode runtimeDefault(Collection<String> caps) {
-        ObjectNode p = JSON.createObjectNode().put("defaultAction", "SCMP_ACT_ALLOW");
-        ARCHES.forEach(p.putArray("architectures")::add);
-        ArrayNode names = JSON.createArrayNode();
-        DENIED.entrySet().stream()
-                .sorted(Map.Entry.comparingByKey())
-                .filter(e -> e.getKey().isEmpty() || !caps.contains(e.getKey()))
-                .forEach(e -> e.getValue().forEach(names::add));
-        ObjectNode deny = p.putArray("syscalls").addObject();
-        deny.set("names", names);
-        deny.put("action", "SCMP_ACT_ERRNO").put("errnoRet", 1);
-        return p;
+        return DefaultSeccompProfile.forHost(caps);
     }
 
     /** A seccomp profile is kilobytes (Docker's default is ~20 KB); more is refused. */
@@ -179,15 +102,19 @@ final class SeccompProfiles {
             if (in.has(f)) out.set(f, in.get(f));
         }
         if (!in.has("architectures") && in.path("archMap").isArray()) {
+            // Docker keeps the native architecture's entry only; listing a foreign one would make
+            // the runtime fail where libseccomp does not know it.
             ArrayNode arches = out.putArray("architectures");
+            String host = DefaultSeccompProfile.scmpArch(DefaultSeccompProfile.HOST_ARCH);
             for (JsonNode m : in.get("archMap")) {
+                if (!m.path("architecture").asText().equals(host)) continue;
                 arches.add(m.path("architecture"));
                 m.path("subArchitectures").forEach(arches::add);
             }
         }
         ArrayNode rules = out.putArray("syscalls");
         for (JsonNode r : in.path("syscalls")) {
-            if (!applies(r, caps)) continue;
+            if (!applies(r, caps, DefaultSeccompProfile.HOST_ARCH)) continue;
             ObjectNode o = rules.addObject();
             if (r.has("names")) o.set("names", r.get("names"));
             else if (r.has("name")) o.putArray("names").add(r.get("name"));
@@ -198,8 +125,16 @@ final class SeccompProfiles {
         return out;
     }
 
-    /** Docker's conditions on a rule: {@code includes.caps} all held, no {@code excludes.caps} held. */
-    private static boolean applies(JsonNode rule, Collection<String> caps) {
+    /**
+     * Docker's conditions on a rule: {@code includes.caps} all held, no {@code excludes.caps} held,
+     * the host architecture among {@code includes.arches} (when given) and not among {@code
+     * excludes.arches}. The architecture matters: Docker's own profile has a {@code clone} rule for
+     * s390 that filters the second argument, which elsewhere is the stack pointer.
+     */
+    static boolean applies(JsonNode rule, Collection<String> caps, String arch) {
+        JsonNode onlyOn = rule.path("includes").path("arches");
+        if (onlyOn.isArray() && !onlyOn.isEmpty() && !contains(onlyOn, arch)) return false;
+        if (contains(rule.path("excludes").path("arches"), arch)) return false;
         for (JsonNode c : rule.path("includes").path("caps")) {
             if (!caps.contains(c.asText())) return false;
         }
@@ -207,5 +142,12 @@ final class SeccompProfiles {
             if (caps.contains(c.asText())) return false;
         }
         return true;
+    }
+
+    private static boolean contains(JsonNode array, String value) {
+        for (JsonNode v : array) {
+            if (v.asText().equals(value)) return true;
+        }
+        return false;
     }
 }

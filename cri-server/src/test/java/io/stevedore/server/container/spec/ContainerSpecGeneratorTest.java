@@ -260,7 +260,13 @@ class ContainerSpecGeneratorTest {
     }
 
     @ParameterizedTest
-    @CsvSource(value = {"/kubepods/pod1, /kubepods/pod1/c1", "/kubepods/pod1/, /kubepods/pod1/c1", "'', /c1"})
+    @CsvSource(
+            value = {
+                "/kubepods/pod1, /kubepods/pod1/c1",
+                "/kubepods/pod1/, /kubepods/pod1/c1",
+                "'', /c1",
+                "kubepods-besteffort-pod1.slice, kubepods-besteffort-pod1.slice:stevedore:c1"
+            })
     void cgroupsPath_parentAndId_joinedWithoutDoubleSlash(String parent, String expected) {
         assertEquals(expected, ContainerSpecGenerator.cgroupsPath(parent, "c1"));
     }

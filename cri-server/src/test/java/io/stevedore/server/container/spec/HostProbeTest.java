@@ -1,41 +1,75 @@
 package io.stevedore.server.container.spec;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.List;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+/** Host facts on fixture cgroup trees: v2 (most production nodes), v1 and hybrid. */
 class HostProbeTest {
-    @Test
-    void capEff_fromProcStatus_namesTheBits() {
-        String status =
-                "Name:\tjava\nCapInh:\t0000000000000000\nCapEff:\t0000000000003001\nCapBnd:\t000001ffffffffff\n";
+    @TempDir
+    Path root;
 
-        assertEquals(
-                List.of("CAP_CHOWN", "CAP_NET_ADMIN", "CAP_NET_RAW"),
-                CapabilitySets.fromMask(HostProbe.capEff(status)));
+    private void file(String rel) throws IOException {
+        Path f = root.resolve(rel);
+        Files.createDirectories(f.getParent());
+        Files.writeString(f, "max\n");
+    }
+
+    private static final String V2_SERVICE = "0::/system.slice/stevedore.service\n";
+
+    @Test
+    void v2_swapInOwnCgroup_available() throws IOException {
+        file("cgroup.controllers");
+        file("system.slice/stevedore.service/memory.swap.max");
+
+        assertTrue(HostProbe.cgroupV2(root));
+        assertTrue(HostProbe.swapLimitAvailable(root, V2_SERVICE));
     }
 
     @Test
-    void fromMask_fullMask_isEveryKnownCapability() {
-        assertEquals(CapabilitySets.KNOWN, CapabilitySets.fromMask(0x000001ffffffffffL));
-        assertEquals(41, CapabilitySets.KNOWN.size());
+    void v2_noSwapAccounting_notAvailable() throws IOException {
+        file("cgroup.controllers");
+        file("system.slice/stevedore.service/memory.max");
+
+        assertFalse(HostProbe.swapLimitAvailable(root, V2_SERVICE));
     }
 
     @Test
-    void unifiedPath_fromProcCgroup_isTheV2Line() {
-        assertEquals(
-                "/system.slice/stevedore.service",
-                HostProbe.unifiedPath("12:memory:/x\n0::/system.slice/stevedore.service\n"));
-        assertEquals("/", HostProbe.unifiedPath("12:memory:/x\n"));
+    void v2_daemonInTheRootCgroup_asksAChild() throws IOException {
+        file("cgroup.controllers");
+        file("init.scope/memory.swap.max");
+
+        assertTrue(HostProbe.swapLimitAvailable(root, "0::/\n"));
     }
 
     @Test
-    void forThisHost_readsTheHost() {
-        var o = ContainerSpecGenerator.Options.forThisHost();
+    void v1_memswDecides() throws IOException {
+        file("memory/memory.limit_in_bytes");
+        assertFalse(HostProbe.swapLimitAvailable(root, "4:memory:/\n"));
 
-        assertTrue(o.oomScoreAdjFloor() >= -1000 && o.oomScoreAdjFloor() <= 1000);
-        assertTrue(CapabilitySets.KNOWN.containsAll(o.allCapabilities()));
+        file("memory/memory.memsw.limit_in_bytes");
+        assertTrue(HostProbe.swapLimitAvailable(root, "4:memory:/\n"));
+        assertFalse(HostProbe.cgroupV2(root));
+    }
+
+    @Test
+    void hybrid_isV1_unifiedHoldsNoControllers() throws IOException {
+        file("unified/cgroup.controllers");
+        file("memory/memory.memsw.limit_in_bytes");
+
+        assertFalse(HostProbe.cgroupV2(root), "a hybrid host's v2 mount is not the controllers' home");
+        assertTrue(HostProbe.swapLimitAvailable(root, "0::/user.slice\n4:memory:/user.slice\n"));
+    }
+
+    @Test
+    void unifiedPath_ofProcCgroup() {
+        assertEquals("/system.slice/x.scope", HostProbe.unifiedPath("1:name=systemd:/a\n0::/system.slice/x.scope\n"));
+        assertEquals("/", HostProbe.unifiedPath("4:memory:/a\n"));
     }
 }
