@@ -45,8 +45,9 @@ import java.util.Optional;
  * that vanished under it, a network whose CNI DEL failed); STOPPED holds nothing on the machine
  * but its record and state directory. A resize (UpdatePodSandboxResources, between {@code
  * beginResize} and {@code resized} or {@code resizeFailed}) keeps the state and replaces the
- * pod's {@link PodResources}; only a READY pod's own cgroup is changed on the machine. The CRI sees SANDBOX_READY only for READY with no stop or
- * remove under way ({@link #isReady}), and SANDBOX_NOTREADY for everything else.
+ * pod's {@link PodResources}; only a READY pod's own cgroup is changed on the machine. The CRI
+ * sees SANDBOX_READY only for READY with no stop or remove under way ({@link #isReady}), and
+ * SANDBOX_NOTREADY for everything else.
  *
  * <p>The flags say which operation runs on the pod; they live in memory only, as containerd's
  * {@code Starting} and {@code Removing} do, since a daemon that restarts has no operation running.

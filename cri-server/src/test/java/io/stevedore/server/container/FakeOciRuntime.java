@@ -14,7 +14,8 @@ import java.util.Optional;
 
 /**
  * A runtime that records what it was asked; {@code kill} signals the fake shims' inits, {@code
- * start} and {@code update} may be made to fail, and each update's resources are kept. Creating is the shim's business ({@link FakeShims}).
+ * start} and {@code update} may be made to fail, and each update's resources are kept. Creating
+ * is the shim's business ({@link FakeShims}).
  */
 final class FakeOciRuntime implements OciRuntime {
     final List<String> calls = Collections.synchronizedList(new ArrayList<>());
