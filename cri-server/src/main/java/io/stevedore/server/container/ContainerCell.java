@@ -21,9 +21,10 @@ import java.util.function.UnaryOperator;
  * without the lock and never wait for an operation.
  *
  * <pre>
- *   flags       set by          refused while                    cleared by
- *   starting    beginStart      starting, removing               endStart
- *   removing    beginRemove     starting (a second remove waits) endRemove
+ *   flags       set by          refused while                    waits while        cleared by
+ *   starting    beginStart      starting, removing               updating           endStart
+ *   removing    beginRemove     starting                         removing, updating endRemove
+ *   updating    beginUpdate     removing                         starting, updating endUpdate
  * </pre>
  *
  * Stopping sets no flag: two stops may run together (both signal, both wait for the one exit).
@@ -35,6 +36,7 @@ final class ContainerCell {
     private boolean starting; // guarded by lock
     private boolean removing; // guarded by lock
     private boolean removed; // guarded by lock
+    private boolean updating; // guarded by lock
 
     /**
      * Set once an exit is recorded: the release of what the run held (runtime state, rootfs mount,
@@ -88,6 +90,7 @@ final class ContainerCell {
     void beginStart() {
         lock.lock();
         try {
+            awaitNoUpdate("start"); // an update of a created container rewrites the bundle the start reads
             if (removing || removed) throw refused("start", "it is being removed");
             if (starting) throw refused("start", "it is already starting");
             var s = record.status();
@@ -134,7 +137,7 @@ final class ContainerCell {
         lock.lock();
         try {
             if (starting) throw refused("remove", "it is starting");
-            while (removing) {
+            while (removing || updating) {
                 changed.await();
             }
             if (removed) return false;
@@ -154,6 +157,51 @@ final class ContainerCell {
             changed.signalAll();
         } finally {
             lock.unlock();
+        }
+    }
+
+    /**
+     * Marks a resource update in progress (UpdateContainerResources), after waiting for a start or
+     * another update to end: the update reads and rewrites the bundle's {@code config.json}, which
+     * a start hands to the runtime, and a second update must start from the first one's result.
+     * FAILED_PRECONDITION while it is being removed, as containerd answers.
+     */
+    void beginUpdate() {
+        lock.lock();
+        try {
+            while (starting || updating) {
+                awaitUninterrupted("update");
+            }
+            if (removing || removed) throw refused("update", "it is being removed");
+            updating = true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    void endUpdate() {
+        lock.lock();
+        try {
+            updating = false;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Waits, holding the lock, while an update runs; each is bounded by the runtime's timeout. */
+    private void awaitNoUpdate(String action) {
+        while (updating) {
+            awaitUninterrupted(action);
+        }
+    }
+
+    private void awaitUninterrupted(String action) {
+        try {
+            changed.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CriException.Unavailable(action + " container \"" + id() + "\": interrupted", e);
         }
     }
 

@@ -2,11 +2,8 @@ package io.stevedore.server.container;
 
 import io.stevedore.cri.v1.ContainerConfig;
 import io.stevedore.cri.v1.ContainerFilter;
-import io.stevedore.cri.v1.ContainerState;
 import io.stevedore.cri.v1.ContainerStatus;
 import io.stevedore.cri.v1.LinuxContainerResources;
-import io.stevedore.oci.runtime.OciRuntime;
-import io.stevedore.oci.runtime.OciRuntimeException;
 import io.stevedore.oci.spec.Spec;
 import io.stevedore.oci.spec.SpecJson;
 import io.stevedore.server.error.CriException;
@@ -40,6 +37,7 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
     private final ContainerStarter starter;
     private final ContainerStopper stopper;
     private final ContainerRecovery recovery;
+    private final ContainerUpdater updater;
     /** Parsed specs for exec, by container id; dropped on remove. */
     private final Map<String, Spec> execSpecs = new ConcurrentHashMap<>();
 
@@ -59,6 +57,7 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
                 new Trash(env.layout().bundlesTrash()),
                 execSpecs::remove);
         this.recovery = new ContainerRecovery(env, store, exits);
+        this.updater = new ContainerUpdater(env, store, this::current);
     }
 
     /** Loads and reconciles every stored container, then starts watching exits. */
@@ -220,7 +219,7 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
 
     /**
      * The container's spec as exec needs it, parsed once per container: its process part never
-     * changes after create (UpdateContainerResources rewrites only resources), and parsing the whole
+     * changes after create (UpdateContainerResources rewrites only {@code linux.resources}), and parsing the whole
      * config.json took a few milliseconds of every streaming exec.
      */
     private Spec execSpec(String id) {
@@ -255,30 +254,9 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
         }
     }
 
-    /**
-     * UpdateContainerResources: new cgroup limits for a running container (applied by the runtime,
-     * without the container's lock), remembered in its status either way.
-     */
+    /** UpdateContainerResources: see {@link ContainerUpdater}. */
     public void updateResources(String id, LinuxContainerResources res) {
-        ContainerCell c = store.get(id);
-        ContainerRecord r = current(c);
-        if (r.status().isRunning()) {
-            OciRuntime rt = env.runtime(r.sandboxId());
-            try {
-                var now = readSpec(r.id())
-                        .map(sp -> sp.linux() == null ? null : sp.linux().resources())
-                        .orElse(null);
-                rt.update(r.id(), env.specs().updatedResources(now, res));
-            } catch (OciRuntimeException e) {
-                throw new IllegalStateException("update container \"" + id + "\": " + e.runtimeMessage(), e);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new CriException.Unavailable("update container \"" + id + "\": interrupted", e);
-            }
-        } else if (r.status().state() != ContainerState.CONTAINER_CREATED) {
-            throw new CriException.FailedPrecondition("update container \"" + id + "\": container is not running");
-        }
-        c.update(s -> s.withResources(res.toByteArray()), store::persist);
+        updater.update(store.get(id), res);
     }
 
     @Override

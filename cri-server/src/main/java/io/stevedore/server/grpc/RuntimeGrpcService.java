@@ -9,6 +9,7 @@ import io.grpc.stub.StreamObserver;
 import io.stevedore.cri.v1.*;
 import io.stevedore.server.container.ContainerService;
 import io.stevedore.server.info.RuntimeInfoService;
+import io.stevedore.server.sandbox.PodResources;
 import io.stevedore.server.sandbox.SandboxService;
 import io.stevedore.server.stats.StatsService;
 import io.stevedore.server.streaming.StreamingServer;
@@ -173,7 +174,12 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
     @Override
     public void updatePodSandboxResources(
             UpdatePodSandboxResourcesRequest req, StreamObserver<UpdatePodSandboxResourcesResponse> out) {
-        podCall("UpdatePodSandboxResources", Level.INFO, req.getPodSandboxId(), out);
+        rpc.unary("UpdatePodSandboxResources", Level.INFO, req.getPodSandboxId(), out, () -> {
+            sandboxes.updateResources(
+                    requireId(req.getPodSandboxId(), "pod_sandbox_id"),
+                    new PodResources(req.getOverhead(), req.getResources()));
+            return UpdatePodSandboxResourcesResponse.getDefaultInstance();
+        });
     }
 
     @Override
@@ -333,10 +339,6 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
     }
 
     // ---- helpers for calls that have no service behind them yet
-
-    private <T> void podCall(String method, Level level, String id, StreamObserver<T> out) {
-        notYet(method, level, id, out, () -> requireId(id, "pod_sandbox_id"));
-    }
 
     private <T> void containerCall(String method, Level level, String id, StreamObserver<T> out) {
         notYet(method, level, id, out, () -> requireId(id, "container_id"));

@@ -1,5 +1,6 @@
 package io.stevedore.server.sandbox;
 
+import io.stevedore.oci.spec.Resources;
 import io.stevedore.server.host.CgroupPaths;
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
@@ -40,31 +41,102 @@ final class CgroupfsPodCgroups implements PodCgroups {
         return systemd ? "stevedore-" + sandboxId + ".slice" : PodCgroups.super.ownParent(sandboxId);
     }
 
-    /**
-     * {@inheritDoc} A v1 cpuset level made here gets its parent's CPUs and memory nodes, as runc
-     * does, since a task cannot join a cpuset that has none.
-     */
+    /** {@inheritDoc} Levels are made as {@link #made} says. */
     @Override
     public void join(String path, int pid) throws IOException {
         Path rel = CgroupPaths.relative(path);
         for (Path h : hierarchies()) {
-            Path dir = h.resolve(rel);
-            List<Path> made = new ArrayList<>();
-            for (Path p = dir;
-                    p != null && p.startsWith(h) && !p.equals(h) && !Files.isDirectory(p);
-                    p = p.getParent()) {
-                made.addFirst(p);
+            Files.writeString(made(h, rel).resolve("cgroup.procs"), Integer.toString(pid));
+        }
+    }
+
+    /**
+     * {@inheritDoc} On v1, in the hierarchies of those controllers: {@code cpu.shares}, {@code
+     * cpu.cfs_period_us} and {@code cpu.cfs_quota_us} (the period first, unless the kernel refuses
+     * it with the old quota, as runc orders them), {@code cpuset.cpus} and {@code .mems}, {@code
+     * memory.limit_in_bytes}, {@code hugetlb.<size>.limit_in_bytes}; on v2 see {@link
+     * CgroupV2Limits}. A hierarchy with nothing to set is left alone.
+     */
+    @Override
+    public void set(String path, Resources limits) throws IOException {
+        Path rel = CgroupPaths.relative(path);
+        if (Files.exists(root.resolve("cgroup.controllers"))) {
+            CgroupV2Limits.set(root, rel, limits);
+            return;
+        }
+        Resources.Cpu cpu = limits.cpu();
+        if (cpu != null && (cpu.shares() != null || cpu.quota() != null || cpu.period() != null)) {
+            Path dir = made(hierarchy("cpu"), rel);
+            if (cpu.shares() != null) write(dir, "cpu.shares", cpu.shares());
+            cfs(dir, cpu.quota(), cpu.period());
+        }
+        if (cpu != null && (cpu.cpus() != null || cpu.mems() != null)) {
+            Path dir = made(hierarchy("cpuset"), rel);
+            if (cpu.cpus() != null) write(dir, "cpuset.cpus", cpu.cpus());
+            if (cpu.mems() != null) write(dir, "cpuset.mems", cpu.mems());
+        }
+        if (limits.memory() != null && limits.memory().limit() != null) {
+            write(
+                    made(hierarchy("memory"), rel),
+                    "memory.limit_in_bytes",
+                    limits.memory().limit());
+        }
+        for (Resources.HugepageLimit page : limits.hugepageLimits()) {
+            write(made(hierarchy("hugetlb"), rel), "hugetlb." + page.pageSize() + ".limit_in_bytes", page.limit());
+        }
+    }
+
+    /** The period first; when the kernel refuses it beside the old quota, the quota first. */
+    private static void cfs(Path dir, Long quota, Long period) throws IOException {
+        if (period != null) {
+            try {
+                write(dir, "cpu.cfs_period_us", period);
+            } catch (IOException refused) {
+                if (quota == null) throw refused;
+                write(dir, "cpu.cfs_quota_us", quota);
+                write(dir, "cpu.cfs_period_us", period);
+                return;
             }
-            for (Path p : made) {
-                try {
-                    Files.createDirectory(p);
-                } catch (FileAlreadyExistsException raced) {
-                    // another pod made the shared parent at the same time
-                }
-                copyIfEmpty(p, "cpuset.cpus");
-                copyIfEmpty(p, "cpuset.mems");
+        }
+        if (quota != null) write(dir, "cpu.cfs_quota_us", quota);
+    }
+
+    /**
+     * {@code h/rel}, with the levels that were missing made; a v1 cpuset level made here gets its
+     * parent's CPUs and memory nodes, as runc does, since a task cannot join a cpuset that has none.
+     */
+    private static Path made(Path h, Path rel) throws IOException {
+        Path dir = h.resolve(rel);
+        List<Path> made = new ArrayList<>();
+        for (Path p = dir; p != null && p.startsWith(h) && !p.equals(h) && !Files.isDirectory(p); p = p.getParent()) {
+            made.addFirst(p);
+        }
+        for (Path p : made) {
+            try {
+                Files.createDirectory(p);
+            } catch (FileAlreadyExistsException raced) {
+                // another pod made the shared parent at the same time
             }
-            Files.writeString(dir.resolve("cgroup.procs"), Integer.toString(pid));
+            copyIfEmpty(p, "cpuset.cpus");
+            copyIfEmpty(p, "cpuset.mems");
+        }
+        return dir;
+    }
+
+    /** The v1 hierarchy {@code controller} is mounted in ({@code cpu} is in {@code cpu,cpuacct}). */
+    private Path hierarchy(String controller) throws IOException {
+        for (Path h : hierarchies()) {
+            if (List.of(h.getFileName().toString().split(",")).contains(controller)) return h;
+        }
+        throw new IOException("no " + controller + " cgroup hierarchy under " + root);
+    }
+
+    static void write(Path dir, String file, Object value) throws IOException {
+        Path f = dir.resolve(file);
+        try {
+            Files.writeString(f, value.toString());
+        } catch (IOException e) {
+            throw new IOException("write " + value + " to " + f + ": " + e.getMessage(), e);
         }
     }
 

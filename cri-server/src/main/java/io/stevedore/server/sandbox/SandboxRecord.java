@@ -19,7 +19,7 @@ import java.util.Objects;
  */
 public record SandboxRecord(SandboxMetadata metadata, SandboxStatus status) {
     /** The format version this daemon writes. */
-    static final int VERSION = 3;
+    static final int VERSION = 4;
 
     public SandboxRecord {
         Objects.requireNonNull(metadata, "metadata");
@@ -56,8 +56,14 @@ public record SandboxRecord(SandboxMetadata metadata, SandboxStatus status) {
      * network and namespaces still held, so the next stop or remove gives them back again (each
      * step is idempotent), as the daemon that wrote it would have.
      */
-    static ObjectNode migrate(int from, ObjectNode flat) throws IOException {
+    static ObjectNode migrate(int from, ObjectNode record) throws IOException {
+        if (from == 3) return record; // 4 only adds the optional status.resources
         if (from != 1 && from != 2) throw new IOException("no migration from sandbox record version " + from);
+        return fromFlat(record);
+    }
+
+    /** Versions 1 and 2 (one flat object) as version 3. */
+    private static ObjectNode fromFlat(ObjectNode flat) {
         var metadata = flat.deepCopy();
         for (String moved : List.of("ready", "pausePid", "pauseStartTime")) {
             metadata.remove(moved);

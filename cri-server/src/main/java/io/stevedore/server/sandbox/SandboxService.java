@@ -41,6 +41,7 @@ public final class SandboxService implements Pods {
     private final SandboxRecovery recovery;
     private final PauseLauncher pause;
     private final Runtimes runtimes;
+    private final PodCgroups cgroups;
     private volatile ContainersInSandbox containers;
 
     /**
@@ -65,6 +66,7 @@ public final class SandboxService implements Pods {
         this.recovery = new SandboxRecovery(store, dirs, pinner, pause, network, cgroups);
         this.pause = pause;
         this.runtimes = runtimes;
+        this.cgroups = cgroups;
     }
 
     /**
@@ -125,6 +127,33 @@ public final class SandboxService implements Pods {
     /** RemovePodSandbox. Idempotent; an unknown id is OK. */
     public void remove(String sandboxId) {
         stopper.remove(sandboxId);
+    }
+
+    /**
+     * UpdatePodSandboxResources (KEP-1287): records the pod's new overhead and resources, and where
+     * stevedore made the pod's cgroup (the kubelet gave no {@code cgroup_parent}) and the pod is
+     * READY, sizes that cgroup to their sum ({@link PodResources#limits}). Where the kubelet owns the
+     * parent it has resized it itself before calling, so they are only recorded, as containerd
+     * does. Waits for an operation on the pod (a stop removes the cgroup this writes). A limit the
+     * kernel refuses (memory below what the pod uses) fails the call and records nothing.
+     *
+     * @throws CriException.NotFound for an unknown pod, or one removed meanwhile
+     */
+    public void updateResources(String sandboxId, PodResources to) {
+        Sandbox s = store.get(sandboxId);
+        if (!s.begin(SandboxStatus::canResize, SandboxStatus::beginResize)) {
+            throw new CriException.NotFound("pod sandbox \"" + sandboxId + "\" not found");
+        }
+        SandboxMetadata m = s.metadata();
+        try {
+            if (m.ownCgroupParent() && s.status().state() == SandboxStatus.State.READY) {
+                cgroups.set(m.cgroupParent(), to.limits());
+            }
+        } catch (IOException | RuntimeException e) {
+            s.update(SandboxStatus::resizeFailed);
+            throw new IllegalStateException("update resources of pod sandbox \"" + m.id() + "\": " + e.getMessage(), e);
+        }
+        s.updateAndCheckpoint(st -> st.resized(to));
     }
 
     // ---------------------------------------------------------------- queries: no lock, no wait

@@ -1,6 +1,7 @@
 package io.stevedore.server.sandbox;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -15,21 +16,22 @@ import java.util.Optional;
  *                                  │
  *                                  ▼
  *     pause started     ┌─────────────────────┐
- *     or failed    ┌───▶│        READY        │
- *                  └────│                     │
+ *     or failed;   ┌───▶│        READY        │
+ *     resized      └────│                     │
  *                       └──┬───────────────┬──┘
  *          stop, remove:   │               │  lost: recovery found a pin or the pause gone;
  *          released        │               │  stop, remove: releaseFailed, part still held
  *                          │               ▼
  *                          │        ┌─────────────┐
  *                          │        │  NOTREADY   │───┐ stop, remove:
- *                          │        │             │◀──┘ releaseFailed
+ *                          │        │             │◀──┘ releaseFailed; resized
  *                          │        └──────┬──────┘
  *                          │               │  stop, remove: released
  *                          ▼               ▼
  *                       ┌─────────────────────┐
- *                       │       STOPPED       │  holds nothing on the machine
- *                       └──────────┬──────────┘
+ *                       │       STOPPED       │───┐ resized
+ *                       │                     │◀──┘
+ *                       └──────────┬──────────┘  holds nothing on the machine
  *                                  │  remove: removed
  *                                  ▼
  *                       ┌─────────────────────┐
@@ -41,8 +43,11 @@ import java.util.Optional;
  * endStop}) or a remove (between {@code beginRemove} and {@code endRemove} or {@code removed}).
  * READY holds everything RunPodSandbox acquired; NOTREADY may still hold some of it (namespaces
  * that vanished under it, a network whose CNI DEL failed); STOPPED holds nothing on the machine
- * but its record and state directory. The CRI sees SANDBOX_READY only for READY with no stop or
- * remove under way ({@link #isReady}), and SANDBOX_NOTREADY for everything else.
+ * but its record and state directory. A resize (UpdatePodSandboxResources, between {@code
+ * beginResize} and {@code resized} or {@code resizeFailed}) keeps the state and replaces the
+ * pod's {@link PodResources}; only a READY pod's own cgroup is changed on the machine. The CRI
+ * sees SANDBOX_READY only for READY with no stop or remove under way ({@link #isReady}), and
+ * SANDBOX_NOTREADY for everything else.
  *
  * <p>The flags say which operation runs on the pod; they live in memory only, as containerd's
  * {@code Starting} and {@code Removing} do, since a daemon that restarts has no operation running.
@@ -55,22 +60,28 @@ import java.util.Optional;
  *   startingPause  beginPauseStart   idle, READY, no pause yet          pauseStarted, pauseStartFailed
  *   stopping       beginStop         idle, READY or NOTREADY            endStop
  *   removing       beginRemove       idle, not REMOVED                  endRemove, removed
+ *   resizing       beginResize       idle, not REMOVED                  resized, resizeFailed
  * </pre>
  *
  * @param state where the pod is in the diagram
  * @param pausePid the pause holding the pod's shared PID namespace; 0 when there is none
  * @param pauseStartTime its start time (see {@code Procs}), which tells it from a reused pid
+ * @param resources the overhead and resources of the last UpdatePodSandboxResources; null until
+ *     then (the config's apply)
  * @param startingPause a container is starting the pod's pause
  * @param stopping a StopPodSandbox is under way
  * @param removing a RemovePodSandbox is under way
+ * @param resizing an UpdatePodSandboxResources is under way
  */
 public record SandboxStatus(
         State state,
         int pausePid,
         long pauseStartTime,
+        @JsonInclude(JsonInclude.Include.NON_NULL) PodResources resources,
         @JsonIgnore boolean startingPause,
         @JsonIgnore boolean stopping,
-        @JsonIgnore boolean removing) {
+        @JsonIgnore boolean removing,
+        @JsonIgnore boolean resizing) {
 
     /** The states of the diagram. */
     public enum State {
@@ -86,14 +97,15 @@ public record SandboxStatus(
             pausePid = 0;
             pauseStartTime = 0;
         }
-        if ((startingPause ? 1 : 0) + (stopping ? 1 : 0) + (removing ? 1 : 0) > 1) {
-            throw new IllegalArgumentException("one operation at a time: " + startingPause + stopping + removing);
+        if ((startingPause ? 1 : 0) + (stopping ? 1 : 0) + (removing ? 1 : 0) + (resizing ? 1 : 0) > 1) {
+            throw new IllegalArgumentException(
+                    "one operation at a time: " + startingPause + stopping + removing + resizing);
         }
     }
 
     /** A pod whose run has just acquired everything. */
     static SandboxStatus ready() {
-        return new SandboxStatus(State.READY, 0, 0, false, false, false);
+        return new SandboxStatus(State.READY, 0, 0, null, false, false, false, false);
     }
 
     // ---------------------------------------------------------------- guards
@@ -107,7 +119,7 @@ public record SandboxStatus(
     /** Whether an operation runs on the pod. */
     @JsonIgnore
     public boolean isBusy() {
-        return startingPause || stopping || removing;
+        return startingPause || stopping || removing || resizing;
     }
 
     boolean canStartPause() {
@@ -122,6 +134,10 @@ public record SandboxStatus(
         return !isBusy() && state != State.REMOVED;
     }
 
+    boolean canResize() {
+        return !isBusy() && state != State.REMOVED;
+    }
+
     Optional<PauseLauncher.Started> pause() {
         return pausePid == 0 ? Optional.empty() : Optional.of(new PauseLauncher.Started(pausePid, pauseStartTime));
     }
@@ -130,56 +146,56 @@ public record SandboxStatus(
 
     SandboxStatus beginPauseStart() {
         require(canStartPause(), "begin starting the pause");
-        return new SandboxStatus(state, 0, 0, true, false, false);
+        return next(state, 0, 0, true, false, false);
     }
 
     SandboxStatus pauseStarted(PauseLauncher.Started pause) {
         require(startingPause, "record a started pause");
-        return new SandboxStatus(state, pause.pid(), pause.startTime(), false, false, false);
+        return next(state, pause.pid(), pause.startTime(), false, false, false);
     }
 
     SandboxStatus pauseStartFailed() {
         require(startingPause, "record a failed pause start");
-        return new SandboxStatus(state, 0, 0, false, false, false);
+        return next(state, 0, 0, false, false, false);
     }
 
     SandboxStatus beginStop() {
         require(canStop(), "begin a stop");
-        return new SandboxStatus(state, pausePid, pauseStartTime, false, true, false);
+        return next(state, pausePid, pauseStartTime, false, true, false);
     }
 
     SandboxStatus endStop() {
         require(stopping, "end a stop");
-        return new SandboxStatus(state, pausePid, pauseStartTime, false, false, false);
+        return next(state, pausePid, pauseStartTime, false, false, false);
     }
 
     SandboxStatus beginRemove() {
         require(canRemove(), "begin a remove");
-        return new SandboxStatus(state, pausePid, pauseStartTime, false, false, true);
+        return next(state, pausePid, pauseStartTime, false, false, true);
     }
 
     SandboxStatus endRemove() {
         require(removing, "end a remove");
-        return new SandboxStatus(state, pausePid, pauseStartTime, false, false, false);
+        return next(state, pausePid, pauseStartTime, false, false, false);
     }
 
     /** Everything the pod held on the machine was given back. */
     SandboxStatus released() {
         require((stopping || removing) && state != State.REMOVED, "record a release");
-        return new SandboxStatus(State.STOPPED, 0, 0, false, stopping, removing);
+        return next(State.STOPPED, 0, 0, false, stopping, removing);
     }
 
     /** Giving back failed part way; {@code pauseGone} says whether the pause is gone already. */
     SandboxStatus releaseFailed(boolean pauseGone) {
         require((stopping || removing) && state != State.REMOVED, "record a failed release");
         return pauseGone
-                ? new SandboxStatus(State.NOTREADY, 0, 0, false, stopping, removing)
-                : new SandboxStatus(State.NOTREADY, pausePid, pauseStartTime, false, stopping, removing);
+                ? next(State.NOTREADY, 0, 0, false, stopping, removing)
+                : next(State.NOTREADY, pausePid, pauseStartTime, false, stopping, removing);
     }
 
     SandboxStatus removed() {
         require(removing && state == State.STOPPED, "record a removal");
-        return new SandboxStatus(State.REMOVED, 0, 0, false, false, false);
+        return next(State.REMOVED, 0, 0, false, false, false);
     }
 
     /**
@@ -188,7 +204,34 @@ public record SandboxStatus(
      */
     SandboxStatus lost() {
         require(state == State.READY && !isBusy(), "mark a pod lost");
-        return new SandboxStatus(State.NOTREADY, pausePid, pauseStartTime, false, false, false);
+        return next(State.NOTREADY, pausePid, pauseStartTime, false, false, false);
+    }
+
+    SandboxStatus beginResize() {
+        require(canResize(), "begin a resize");
+        return withResizing(true);
+    }
+
+    /** The resize is done: {@code to} is now the pod's, on its cgroup where stevedore owns it. */
+    SandboxStatus resized(PodResources to) {
+        require(resizing, "record a resize");
+        return new SandboxStatus(state, pausePid, pauseStartTime, to, false, false, false, false);
+    }
+
+    /** The resize failed part way: the pod keeps the resources it had (its cgroup may not). */
+    SandboxStatus resizeFailed() {
+        require(resizing, "record a failed resize");
+        return withResizing(false);
+    }
+
+    /** The next status, with this one's resources and no resize under way. */
+    private SandboxStatus next(
+            State state, int pausePid, long pauseStartTime, boolean startingPause, boolean stopping, boolean removing) {
+        return new SandboxStatus(state, pausePid, pauseStartTime, resources, startingPause, stopping, removing, false);
+    }
+
+    private SandboxStatus withResizing(boolean on) {
+        return new SandboxStatus(state, pausePid, pauseStartTime, resources, false, false, false, on);
     }
 
     private void require(boolean allowed, String transition) {

@@ -14,13 +14,18 @@ import java.util.Optional;
 
 /**
  * A runtime that records what it was asked; {@code kill} signals the fake shims' inits, {@code
- * start} may be made to fail. Creating is the shim's business ({@link FakeShims}).
+ * start} and {@code update} may be made to fail, and each update's resources are kept. Creating
+ * is the shim's business ({@link FakeShims}).
  */
 final class FakeOciRuntime implements OciRuntime {
     final List<String> calls = Collections.synchronizedList(new ArrayList<>());
     private final FakeShims shims;
     /** When set, {@code start} fails with this message. */
     volatile String failStart;
+    /** When set, {@code update} fails with this message. */
+    volatile String failUpdate;
+    /** The resources of each {@code update}, in order. */
+    final List<Resources> updates = Collections.synchronizedList(new ArrayList<>());
 
     FakeOciRuntime(FakeShims shims) {
         this.shims = shims;
@@ -94,8 +99,13 @@ final class FakeOciRuntime implements OciRuntime {
     }
 
     @Override
-    public void update(String id, Resources resources) {
+    public void update(String id, Resources resources) throws OciRuntimeException {
         calls.add("update " + id);
+        String fail = failUpdate;
+        if (fail != null) {
+            throw new OciRuntimeException("fake", "update", id, fail, 1, null);
+        }
+        updates.add(resources);
     }
 
     @Override

@@ -210,6 +210,13 @@ class CriEdgeTest {
                         Status.Code.UNIMPLEMENTED,
                         "GetContainerEvents is not implemented by stevedore yet"),
                 new Case(
+                        "resize without a pod id",
+                        s -> s.runtime()
+                                .updatePodSandboxResources(
+                                        io.stevedore.cri.v1.UpdatePodSandboxResourcesRequest.getDefaultInstance()),
+                        Status.Code.INVALID_ARGUMENT,
+                        "pod_sandbox_id must not be empty"),
+                new Case(
                         "run without config",
                         s -> s.runtime().runPodSandbox(RunPodSandboxRequest.getDefaultInstance()),
                         Status.Code.INVALID_ARGUMENT,

@@ -112,6 +112,13 @@ class FakeNodeGrpcTest {
                                 .setPodSandboxId(id)
                                 .build())),
                 new Call(
+                        "UpdatePodSandboxResources",
+                        Status.Code.NOT_FOUND,
+                        id -> rt.updatePodSandboxResources(
+                                io.stevedore.cri.v1.UpdatePodSandboxResourcesRequest.newBuilder()
+                                        .setPodSandboxId(id)
+                                        .build())),
+                new Call(
                         "PortForward",
                         Status.Code.NOT_FOUND,
                         id -> rt.portForward(PortForwardRequest.newBuilder()

@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.stevedore.cri.v1.HugepageLimit;
+import io.stevedore.cri.v1.LinuxContainerResources;
+import io.stevedore.oci.spec.Resources;
 import io.stevedore.server.state.Dirs;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -82,5 +85,85 @@ class CgroupfsPodCgroupsTest {
     @Test
     void ownParent_cgroupfs_isAPath() {
         assertEquals("/stevedore/f00d", new CgroupfsPodCgroups(Path.of("/nonexistent")).ownParent("f00d"));
+    }
+
+    private static final Resources LIMITS = new PodResources(
+                    null,
+                    LinuxContainerResources.newBuilder()
+                            .setCpuShares(512)
+                            .setCpuQuota(50_000)
+                            .setCpuPeriod(100_000)
+                            .setMemoryLimitInBytes(64 << 20)
+                            .setCpusetCpus("0")
+                            .addHugepageLimits(HugepageLimit.newBuilder()
+                                    .setPageSize("2MB")
+                                    .setLimit(4 << 20))
+                            .build())
+            .limits();
+
+    /** A v1 fixture tree: {@code cpu,cpuacct} (and its {@code cpu} link), cpuset, memory, hugetlb. */
+    @Test
+    void set_v1Tree_writesEachControllersFilesInItsHierarchy(@TempDir Path tmp) throws Exception {
+        Files.createDirectories(tmp.resolve("cpu,cpuacct"));
+        Files.createSymbolicLink(tmp.resolve("cpu"), tmp.resolve("cpu,cpuacct"));
+        Files.createDirectories(tmp.resolve("cpuset"));
+        Files.writeString(tmp.resolve("cpuset/cpuset.cpus"), "0-3\n");
+        Files.writeString(tmp.resolve("cpuset/cpuset.mems"), "0\n");
+        Files.createDirectories(tmp.resolve("memory"));
+        Files.createDirectories(tmp.resolve("hugetlb"));
+        Files.createDirectories(tmp.resolve("pids"));
+
+        new CgroupfsPodCgroups(tmp).set("/stevedore/pod1", LIMITS);
+
+        Path cpu = tmp.resolve("cpu,cpuacct/stevedore/pod1");
+        assertEquals("512", Files.readString(cpu.resolve("cpu.shares")));
+        assertEquals("50000", Files.readString(cpu.resolve("cpu.cfs_quota_us")));
+        assertEquals("100000", Files.readString(cpu.resolve("cpu.cfs_period_us")));
+        assertEquals("0", Files.readString(tmp.resolve("cpuset/stevedore/pod1/cpuset.cpus")));
+        assertEquals(
+                Long.toString(64 << 20), Files.readString(tmp.resolve("memory/stevedore/pod1/memory.limit_in_bytes")));
+        assertEquals(
+                Long.toString(4 << 20),
+                Files.readString(tmp.resolve("hugetlb/stevedore/pod1/hugetlb.2MB.limit_in_bytes")));
+        assertFalse(Files.exists(tmp.resolve("pids/stevedore")), "nothing to set there");
+    }
+
+    @Test
+    void set_v1NoLimit_writesMinusOne(@TempDir Path tmp) throws Exception {
+        Files.createDirectories(tmp.resolve("cpu,cpuacct"));
+        Files.createDirectories(tmp.resolve("memory"));
+        var none = new PodResources(null, null).limits();
+
+        new CgroupfsPodCgroups(tmp).set("/stevedore/pod1", none);
+
+        assertEquals("-1", Files.readString(tmp.resolve("memory/stevedore/pod1/memory.limit_in_bytes")));
+        assertEquals("-1", Files.readString(tmp.resolve("cpu,cpuacct/stevedore/pod1/cpu.cfs_quota_us")));
+        assertFalse(Files.exists(tmp.resolve("cpu,cpuacct/stevedore/pod1/cpu.shares")), "zero shares: left alone");
+    }
+
+    /** A v2 fixture tree: one hierarchy; the controllers written are enabled from the root down. */
+    @Test
+    void set_v2Tree_writesTheUnifiedFilesAndEnablesTheirControllers(@TempDir Path tmp) throws Exception {
+        Files.writeString(tmp.resolve("cgroup.controllers"), "cpuset cpu io memory pids\n");
+
+        new CgroupfsPodCgroups(tmp).set("/stevedore/pod1", LIMITS);
+
+        Path pod = tmp.resolve("stevedore/pod1");
+        assertEquals(Long.toString(CgroupV2Limits.weight(512)), Files.readString(pod.resolve("cpu.weight")));
+        assertEquals("50000 100000", Files.readString(pod.resolve("cpu.max")));
+        assertEquals("0", Files.readString(pod.resolve("cpuset.cpus")));
+        assertEquals(Long.toString(64 << 20), Files.readString(pod.resolve("memory.max")));
+        assertEquals("+cpu +cpuset +memory", Files.readString(tmp.resolve("cgroup.subtree_control")));
+        assertEquals("+cpu +cpuset +memory", Files.readString(tmp.resolve("stevedore/cgroup.subtree_control")));
+    }
+
+    @Test
+    void set_v2NoLimit_writesMax() throws Exception {
+        var files = CgroupV2Limits.files(new PodResources(null, null).limits());
+
+        assertEquals("max", files.get("memory.max"));
+        assertEquals("max", files.get("cpu.max"));
+        assertEquals(1L, CgroupV2Limits.weight(2));
+        assertEquals(10_000L, CgroupV2Limits.weight(262_144));
     }
 }

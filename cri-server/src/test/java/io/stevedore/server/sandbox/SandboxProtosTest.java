@@ -62,9 +62,9 @@ class SandboxProtosTest {
             true);
 
     private static final SandboxStatus READY =
-            new SandboxStatus(SandboxStatus.State.READY, 4242, 99, false, false, false);
+            new SandboxStatus(SandboxStatus.State.READY, 4242, 99, null, false, false, false, false);
     private static final SandboxStatus STOPPED =
-            new SandboxStatus(SandboxStatus.State.STOPPED, 0, 0, false, false, false);
+            new SandboxStatus(SandboxStatus.State.STOPPED, 0, 0, null, false, false, false, false);
 
     @Test
     void sandbox_carriesIdMetadataStateTimeMapsAndHandler() {

@@ -66,7 +66,7 @@ class SandboxRecordTest {
         store.put(ID, new SandboxRecord(metadata(), SandboxStatus.ready().beginStop()));
 
         JsonNode file = JSON.readTree(dir.resolve(ID + ".json").toFile());
-        assertEquals(3, file.get("version").asInt());
+        assertEquals(4, file.get("version").asInt());
         assertEquals(List.of("metadata", "status"), fields(file.get("record")));
         assertEquals(
                 List.of(
@@ -115,7 +115,8 @@ class SandboxRecordTest {
         assertEquals("10.88.0.9", r.metadata().ip());
         assertEquals(List.of("fd00::9"), r.metadata().additionalIps());
         assertTrue(r.metadata().ownCgroupParent());
-        assertEquals(new SandboxStatus(SandboxStatus.State.READY, 4242, 55, false, false, false), r.status());
+        assertEquals(
+                new SandboxStatus(SandboxStatus.State.READY, 4242, 55, null, false, false, false, false), r.status());
     }
 
     @Test
@@ -132,9 +133,50 @@ class SandboxRecordTest {
     }
 
     @Test
+    void put_resizedPod_storesItsResourcesAndLoadsThemBack() throws Exception {
+        var resources = new PodResources(
+                io.stevedore.cri.v1.LinuxContainerResources.newBuilder()
+                        .setCpuShares(25)
+                        .build(),
+                io.stevedore.cri.v1.LinuxContainerResources.newBuilder()
+                        .setMemoryLimitInBytes(1 << 26)
+                        .setCpuQuota(50_000)
+                        .build());
+        var status = SandboxStatus.ready().beginResize().resized(resources);
+        var store = store();
+
+        store.put(ID, new SandboxRecord(metadata(), status));
+
+        JsonNode file = JSON.readTree(dir.resolve(ID + ".json").toFile());
+        assertEquals(
+                List.of("state", "pausePid", "pauseStartTime", "resources"),
+                fields(file.get("record").get("status")));
+        assertEquals(status, store.loadAll((p, e) -> {}).getFirst().status());
+    }
+
+    @Test
+    void load_versionThreeRecord_hasNoResourcesRecorded() throws Exception {
+        var stored = JSON.createObjectNode();
+        var record = JSON.createObjectNode();
+        record.set("metadata", JSON.valueToTree(metadata()));
+        record.set("status", JSON.readTree("{\"state\":\"READY\",\"pausePid\":42,\"pauseStartTime\":7}"));
+        stored.put("version", 3);
+        stored.set("record", record);
+        Files.writeString(dir.resolve(ID + ".json"), JSON.writeValueAsString(stored));
+
+        SandboxRecord r = store().loadAll((p, e) -> {
+                    throw new AssertionError(e);
+                })
+                .getFirst();
+
+        assertEquals(metadata(), r.metadata());
+        assertEquals(new SandboxStatus(SandboxStatus.State.READY, 42, 7, null, false, false, false, false), r.status());
+    }
+
+    @Test
     void load_newerVersion_isRefusedAndKept() throws Exception {
         Path file = dir.resolve(ID + ".json");
-        Files.writeString(file, "{\"version\":4,\"record\":{\"metadata\":{},\"spec\":{}}}");
+        Files.writeString(file, "{\"version\":5,\"record\":{\"metadata\":{},\"spec\":{}}}");
         var refused = new ArrayList<Exception>();
 
         var loaded = store().loadAll((p, e) -> refused.add(e));

@@ -274,7 +274,8 @@ class SandboxServiceTest {
         assertThrows(IllegalStateException.class, () -> pods.stop(id));
 
         assertEquals(PodSandboxState.SANDBOX_NOTREADY, state(id));
-        assertEquals(new SandboxStatus(SandboxStatus.State.NOTREADY, 0, 0, false, false, false), stored(id));
+        assertEquals(
+                new SandboxStatus(SandboxStatus.State.NOTREADY, 0, 0, null, false, false, false, false), stored(id));
         assertEquals(Map.of(), f.pause.byPod(), "the pause went before CNI DEL");
         assertEquals(java.util.Set.of(id), f.pinner.held());
         f.network.failDel = null;

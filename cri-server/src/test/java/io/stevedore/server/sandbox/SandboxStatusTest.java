@@ -19,6 +19,11 @@ class SandboxStatusTest {
     private static final PauseLauncher.Started PAUSE = new PauseLauncher.Started(4242, 99);
     private static final SandboxStatus READY_POD = SandboxStatus.ready();
     private static final SandboxStatus WITH_PAUSE = READY_POD.beginPauseStart().pauseStarted(PAUSE);
+    private static final PodResources RESOURCES = new PodResources(
+            null,
+            io.stevedore.cri.v1.LinuxContainerResources.newBuilder()
+                    .setMemoryLimitInBytes(1 << 26)
+                    .build());
 
     record Case(String desc, SandboxStatus from, UnaryOperator<SandboxStatus> transition, SandboxStatus to) {
         @Override
@@ -28,7 +33,7 @@ class SandboxStatusTest {
     }
 
     private static SandboxStatus status(SandboxStatus.State state, int pid, boolean stopping, boolean removing) {
-        return new SandboxStatus(state, pid, pid == 0 ? 0 : 99, false, stopping, removing);
+        return new SandboxStatus(state, pid, pid == 0 ? 0 : 99, null, false, stopping, removing, false);
     }
 
     static Stream<Case> allowed() {
@@ -37,7 +42,7 @@ class SandboxStatusTest {
                         "pause start begins on a ready pod",
                         READY_POD,
                         SandboxStatus::beginPauseStart,
-                        new SandboxStatus(READY, 0, 0, true, false, false)),
+                        new SandboxStatus(READY, 0, 0, null, true, false, false, false)),
                 new Case(
                         "a started pause is kept",
                         READY_POD.beginPauseStart(),
@@ -102,7 +107,32 @@ class SandboxStatusTest {
                         "recovery finds a pod lost, and keeps its pause to reap",
                         WITH_PAUSE,
                         SandboxStatus::lost,
-                        status(NOTREADY, 4242, false, false)));
+                        status(NOTREADY, 4242, false, false)),
+                new Case(
+                        "resize begins on a ready pod",
+                        WITH_PAUSE,
+                        SandboxStatus::beginResize,
+                        new SandboxStatus(READY, 4242, 99, null, false, false, false, true)),
+                new Case(
+                        "a resize records the resources, keeping the state and the pause",
+                        WITH_PAUSE.beginResize(),
+                        s -> s.resized(RESOURCES),
+                        new SandboxStatus(READY, 4242, 99, RESOURCES, false, false, false, false)),
+                new Case(
+                        "a failed resize keeps the resources the pod had",
+                        WITH_PAUSE.beginResize().resized(RESOURCES).beginResize(),
+                        SandboxStatus::resizeFailed,
+                        new SandboxStatus(READY, 4242, 99, RESOURCES, false, false, false, false)),
+                new Case(
+                        "the resources outlive a stop",
+                        WITH_PAUSE.beginResize().resized(RESOURCES).beginStop(),
+                        s -> s.released().endStop(),
+                        new SandboxStatus(STOPPED, 0, 0, RESOURCES, false, false, false, false)),
+                new Case(
+                        "a stopped pod is resized too (on record only)",
+                        status(STOPPED, 0, false, false),
+                        s -> s.beginResize().resized(RESOURCES),
+                        new SandboxStatus(STOPPED, 0, 0, RESOURCES, false, false, false, false)));
     }
 
     @ParameterizedTest
@@ -134,7 +164,12 @@ class SandboxStatusTest {
                 new Refused("a release with no stop or remove", WITH_PAUSE, SandboxStatus::released),
                 new Refused("a removal before the release", WITH_PAUSE.beginRemove(), SandboxStatus::removed),
                 new Refused("ending a stop that never began", WITH_PAUSE, SandboxStatus::endStop),
-                new Refused("a lost pod that is not ready", stopped, SandboxStatus::lost));
+                new Refused("a lost pod that is not ready", stopped, SandboxStatus::lost),
+                new Refused("a resize while a stop runs", stopping, SandboxStatus::beginResize),
+                new Refused("a stop while a resize runs", WITH_PAUSE.beginResize(), SandboxStatus::beginStop),
+                new Refused("a remove while a resize runs", WITH_PAUSE.beginResize(), SandboxStatus::beginRemove),
+                new Refused("a resize of a removed pod", removed, SandboxStatus::beginResize),
+                new Refused("recording a resize that never began", WITH_PAUSE, s -> s.resized(RESOURCES)));
     }
 
     @ParameterizedTest
@@ -150,10 +185,12 @@ class SandboxStatusTest {
         assertFalse(WITH_PAUSE.beginStop().isReady());
         assertFalse(WITH_PAUSE.beginRemove().isReady());
         assertFalse(WITH_PAUSE.lost().isReady());
+        assertTrue(WITH_PAUSE.beginResize().isReady(), "a resize does not make the pod unready");
     }
 
     @Test
     void constructor_twoOperationsAtOnce_isRefused() {
-        assertThrows(IllegalArgumentException.class, () -> new SandboxStatus(READY, 0, 0, false, true, true));
+        assertThrows(
+                IllegalArgumentException.class, () -> new SandboxStatus(READY, 0, 0, null, false, true, true, false));
     }
 }

@@ -202,6 +202,16 @@ public final class ContainerSpecGenerator {
     }
 
     /**
+     * The CRI resources in force after {@code update} is applied to {@code current} (the create's,
+     * or those of the last update), as {@link #resources} merges them: a field the update leaves at
+     * zero or empty keeps its value, a hugepage limit replaces the one of the same page size, unified
+     * keys are merged. ContainerStatus reports the result.
+     */
+    public static LinuxContainerResources mergedCri(LinuxContainerResources current, LinuxContainerResources update) {
+        return CriResources.mergeCri(current, update);
+    }
+
+    /**
      * The CRI's oom_score_adj within the kernel's [-1000, 1000], never below {@code floor}
      * (containerd's {@code restrictOOMScoreAdj}).
      */

@@ -72,6 +72,16 @@ final class CriResources {
         return out;
     }
 
+    /** See {@link ContainerSpecGenerator#mergedCri}. */
+    static LinuxContainerResources mergeCri(LinuxContainerResources current, LinuxContainerResources update) {
+        // Protobuf's merge: set scalars and strings win, maps merge, repeated fields append.
+        var b = current.toBuilder().mergeFrom(update).clearHugepageLimits();
+        Map<String, HugepageLimit> bySize = new TreeMap<>();
+        for (HugepageLimit h : current.getHugepageLimitsList()) bySize.put(h.getPageSize(), h);
+        for (HugepageLimit h : update.getHugepageLimitsList()) bySize.put(h.getPageSize(), h);
+        return b.addAllHugepageLimits(bySize.values()).build();
+    }
+
     /**
      * One limit per page size, the CRI's winning. containerd appends, which repeats a page size on
      * every UpdateContainerResources.
