@@ -17,7 +17,6 @@ import io.stevedore.cri.v1.ContainerMetadata;
 import io.stevedore.cri.v1.ContainerStatusRequest;
 import io.stevedore.cri.v1.CreateContainerRequest;
 import io.stevedore.cri.v1.ExecSyncRequest;
-import io.stevedore.cri.v1.GetEventsRequest;
 import io.stevedore.cri.v1.ImageFsInfoRequest;
 import io.stevedore.cri.v1.ImageServiceGrpc;
 import io.stevedore.cri.v1.ImageSpec;
@@ -39,6 +38,7 @@ import io.stevedore.cri.v1.RuntimeServiceGrpc;
 import io.stevedore.cri.v1.StartContainerRequest;
 import io.stevedore.cri.v1.StatusRequest;
 import io.stevedore.cri.v1.StopPodSandboxRequest;
+import io.stevedore.cri.v1.StreamPodSandboxMetricsRequest;
 import io.stevedore.cri.v1.VersionRequest;
 import io.stevedore.server.image.ImageFsUsage;
 import io.stevedore.server.image.ImagePuller;
@@ -94,7 +94,7 @@ class CriEdgeTest {
         server = InProcessServerBuilder.forName(name)
                 .directExecutor()
                 .addService(new RuntimeGrpcService(
-                        rpc, info, null, null, null, null)) // validation fails before any service
+                        rpc, info, null, null, null, null, null)) // validation fails before any service
                 .addService(new ImageGrpcService(rpc, imageService, fs))
                 .build()
                 .start();
@@ -202,10 +202,10 @@ class CriEdgeTest {
                 new Case(
                         "unimplemented stream",
                         s -> s.runtime()
-                                .getContainerEvents(GetEventsRequest.getDefaultInstance())
+                                .streamPodSandboxMetrics(StreamPodSandboxMetricsRequest.getDefaultInstance())
                                 .hasNext(),
                         Status.Code.UNIMPLEMENTED,
-                        "GetContainerEvents is not implemented by stevedore yet"),
+                        "StreamPodSandboxMetrics is not implemented by stevedore yet"),
                 new Case(
                         "run without config",
                         s -> s.runtime().runPodSandbox(RunPodSandboxRequest.getDefaultInstance()),
