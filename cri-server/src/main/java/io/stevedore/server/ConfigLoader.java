@@ -66,6 +66,7 @@ import java.util.function.Function;
  *
  * [limits]
  * exec_sync_output = 16711680   # bytes of ExecSync stdout + stderr kept per call
+ * container_events_buffer = 1000  # events a GetContainerEvents subscriber may lag behind
  * }</pre>
  */
 public final class ConfigLoader {
@@ -164,11 +165,17 @@ public final class ConfigLoader {
         st.finish();
 
         var lim = top.table("limits");
-        var limits = new DaemonConfig.Limits(lim.intInRange(
-                "exec_sync_output",
-                d.limits().execSyncOutput(),
-                DaemonConfig.Limits.MIN_EXEC_SYNC_OUTPUT,
-                DaemonConfig.Limits.MAX_EXEC_SYNC_OUTPUT));
+        var limits = new DaemonConfig.Limits(
+                lim.intInRange(
+                        "exec_sync_output",
+                        d.limits().execSyncOutput(),
+                        DaemonConfig.Limits.MIN_EXEC_SYNC_OUTPUT,
+                        DaemonConfig.Limits.MAX_EXEC_SYNC_OUTPUT),
+                lim.intInRange(
+                        "container_events_buffer",
+                        d.limits().containerEventsBuffer(),
+                        1,
+                        DaemonConfig.Limits.MAX_CONTAINER_EVENTS_BUFFER));
         lim.finish();
         top.finish();
 

@@ -15,6 +15,9 @@ import io.stevedore.server.container.ContainerStreams;
 import io.stevedore.server.container.ExecOutput;
 import io.stevedore.server.container.RootfsMounts;
 import io.stevedore.server.container.spec.ContainerSpecGenerator;
+import io.stevedore.server.error.CriException;
+import io.stevedore.server.events.EventBus;
+import io.stevedore.server.grpc.EarlyHeaders;
 import io.stevedore.server.grpc.ImageGrpcService;
 import io.stevedore.server.grpc.Rpc;
 import io.stevedore.server.grpc.RuntimeGrpcService;
@@ -68,6 +71,12 @@ public final class CriDaemon implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(CriDaemon.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /**
+     * How long after start-up a new GetContainerEvents subscriber still gets the transitions recovery
+     * found (exits while the daemon was down): a kubelet resubscribes within seconds of a restart.
+     */
+    static final Duration RECOVERY_EVENTS_REPLAY = Duration.ofMinutes(2);
+
     private final DaemonConfig config;
     private volatile boolean ready;
     private StateLock lock;
@@ -77,6 +86,7 @@ public final class CriDaemon implements AutoCloseable {
     private ContainerService containers;
     private ImageService images;
     private StreamingServer streaming;
+    private EventBus events;
     private HeapReturn heapReturn;
     private Reaper reaper;
 
@@ -132,26 +142,35 @@ public final class CriDaemon implements AutoCloseable {
                     Path.of("/sys/fs/cgroup"),
                     config.cgroupDriver() == DaemonConfig.CgroupDriver.SYSTEMD);
             reaper = Reaper.start(sys);
-            containers = new ContainerService(new ContainerEnv(
-                    layout,
-                    sandboxes,
-                    ContainerImages.of(images, snapshots),
-                    runtimes,
-                    launcher::start,
-                    new RootfsMounts(sys),
-                    new ContainerSpecGenerator(ContainerSpecGenerator.Options.forThisHost()),
-                    new ExecOutput(
-                            config.limits().execSyncOutput(),
-                            4L * config.limits().execSyncOutput()),
-                    sys,
-                    java.time.InstantSource.system()));
+            events = new EventBus(
+                    this::podStatus,
+                    id -> containers.storedStatuses(id),
+                    config.limits().containerEventsBuffer(),
+                    InstantSource.system());
+            sandboxes.setEvents(events);
+            containers = new ContainerService(
+                    new ContainerEnv(
+                            layout,
+                            sandboxes,
+                            ContainerImages.of(images, snapshots),
+                            runtimes,
+                            launcher::start,
+                            new RootfsMounts(sys),
+                            new ContainerSpecGenerator(ContainerSpecGenerator.Options.forThisHost()),
+                            new ExecOutput(
+                                    config.limits().execSyncOutput(),
+                                    4L * config.limits().execSyncOutput()),
+                            sys,
+                            java.time.InstantSource.system()),
+                    events);
             sandboxes.setContainers(containers);
             var stats = new StatsService(sandboxes, containers, new CgroupStats(Path.of("/sys/fs/cgroup")));
             streaming = StreamingServer.start(config.stream(), new ContainerStreams(containers, sandboxes));
             health = new HealthStatusManager();
             health.setStatus("", ServingStatus.NOT_SERVING);
             List<BindableService> services = List.of(
-                    new RuntimeGrpcService(rpc, info, sandboxes, containers, stats, streaming),
+                    EarlyHeaders.around(
+                            new RuntimeGrpcService(rpc, info, sandboxes, containers, stats, streaming, events)),
                     new ImageGrpcService(rpc, images, fsUsage),
                     health.getHealthService());
             server = UdsGrpcServer.start(config.socket(), config.socketGroup(), services);
@@ -173,6 +192,7 @@ public final class CriDaemon implements AutoCloseable {
             throw new DaemonStartException("recovery failed: " + e.getMessage(), e);
         }
         ready = true;
+        events.open(RECOVERY_EVENTS_REPLAY);
         heapReturn = HeapReturn.start(Duration.ofSeconds(5), 64L << 20);
         health.setStatus("", ServingStatus.SERVING);
         log.atInfo()
@@ -262,6 +282,9 @@ public final class CriDaemon implements AutoCloseable {
         if (health != null) {
             health.enterTerminalState();
         }
+        if (events != null) {
+            events.close(); // the event streams end now: they would hold the shutdown for its whole grace
+        }
         if (server != null) {
             server.shutdown(config.shutdownTimeout());
             server = null;
@@ -277,7 +300,19 @@ public final class CriDaemon implements AutoCloseable {
         log.info("stevedore stopped");
     }
 
+    /** A pod's status for an event; empty once it is gone. */
+    private java.util.Optional<io.stevedore.cri.v1.PodSandboxStatus> podStatus(String sandboxId) {
+        try {
+            return java.util.Optional.of(sandboxes.status(sandboxId));
+        } catch (CriException.NotFound e) {
+            return java.util.Optional.empty();
+        }
+    }
+
     private void closeQuietly() {
+        if (events != null) {
+            events.close();
+        }
         if (heapReturn != null) {
             heapReturn.close();
             heapReturn = null;

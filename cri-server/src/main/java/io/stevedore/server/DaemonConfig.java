@@ -200,19 +200,34 @@ public record DaemonConfig(
      *
      * @param execSyncOutput bytes of ExecSync stdout and stderr together kept per call; the rest is
      *     dropped and the answer says so. All calls in flight keep at most four times this.
+     * @param containerEventsBuffer events one GetContainerEvents subscriber may have waiting; one
+     *     that falls further behind is dropped (its stream ends with RESOURCE_EXHAUSTED)
      */
-    public record Limits(int execSyncOutput) {
+    public record Limits(int execSyncOutput, int containerEventsBuffer) {
         /** 16 MiB less 64 KiB: the answer must fit the kubelet's 16 MiB message limit. */
         public static final int DEFAULT_EXEC_SYNC_OUTPUT = (16 << 20) - (64 << 10);
 
         public static final int MIN_EXEC_SYNC_OUTPUT = 4096;
         public static final int MAX_EXEC_SYNC_OUTPUT = DEFAULT_EXEC_SYNC_OUTPUT;
 
+        /** As containerd's events channel. */
+        public static final int DEFAULT_CONTAINER_EVENTS_BUFFER = 1000;
+
+        public static final int MAX_CONTAINER_EVENTS_BUFFER = 100_000;
+
         public Limits {
             if (execSyncOutput < MIN_EXEC_SYNC_OUTPUT || execSyncOutput > MAX_EXEC_SYNC_OUTPUT) {
                 throw new IllegalArgumentException(
                         "exec_sync_output must be " + MIN_EXEC_SYNC_OUTPUT + "-" + MAX_EXEC_SYNC_OUTPUT);
             }
+            if (containerEventsBuffer < 1 || containerEventsBuffer > MAX_CONTAINER_EVENTS_BUFFER) {
+                throw new IllegalArgumentException("container_events_buffer must be 1-" + MAX_CONTAINER_EVENTS_BUFFER);
+            }
+        }
+
+        /** With the default events buffer. */
+        public Limits(int execSyncOutput) {
+            this(execSyncOutput, DEFAULT_CONTAINER_EVENTS_BUFFER);
         }
     }
 }

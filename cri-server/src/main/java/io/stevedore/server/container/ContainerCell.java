@@ -45,8 +45,22 @@ final class ContainerCell {
      */
     volatile CompletableFuture<Boolean> released;
 
+    private final Watch watch;
+
+    /** Told of each committed change of state, under the lock, so in the order they happened. */
+    interface Watch {
+        Watch NONE = (before, after) -> {};
+
+        void changed(ContainerRecord before, ContainerRecord after);
+    }
+
     ContainerCell(ContainerRecord record) {
+        this(record, Watch.NONE);
+    }
+
+    ContainerCell(ContainerRecord record, Watch watch) {
         this.record = record;
+        this.watch = watch;
     }
 
     ContainerRecord record() {
@@ -61,10 +75,12 @@ final class ContainerCell {
     ContainerRecord update(UnaryOperator<ContainerRecord.Status> transition, Consumer<ContainerRecord> persist) {
         lock.lock();
         try {
-            var next = record.withStatus(transition.apply(record.status()));
+            var before = record;
+            var next = before.withStatus(transition.apply(before.status()));
             persist.accept(next);
             record = next;
             changed.signalAll();
+            if (before.status().state() != next.status().state()) watch.changed(before, next);
             return next;
         } finally {
             lock.unlock();

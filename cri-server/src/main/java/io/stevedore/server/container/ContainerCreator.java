@@ -113,7 +113,7 @@ final class ContainerCreator {
                             volumes.layers()),
                     ContainerRecord.Status.created());
             store.persist(record);
-            store.add(record);
+            store.addCreated(record);
             undo.commit();
             Failpoints.hit(Failpoints.CTR_CREATE_AFTER_RECORD);
             return id;

@@ -7,6 +7,7 @@ import io.stevedore.cri.v1.LinuxContainerResources;
 import io.stevedore.oci.spec.Spec;
 import io.stevedore.oci.spec.SpecJson;
 import io.stevedore.server.error.CriException;
+import io.stevedore.server.events.LifecycleEvents;
 import io.stevedore.server.host.Procs;
 import io.stevedore.server.state.Trash;
 import io.stevedore.shim.ExitFile;
@@ -42,10 +43,17 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
     private final Map<String, Spec> execSpecs = new ConcurrentHashMap<>();
 
     public ContainerService(ContainerEnv env) throws IOException {
+        this(env, LifecycleEvents.NONE);
+    }
+
+    /** @param events told of every container transition (GetContainerEvents) */
+    public ContainerService(ContainerEnv env, LifecycleEvents events) throws IOException {
         this.env = env;
         Files.createDirectories(env.layers());
         Files.createDirectories(env.bundles());
-        this.store = new ContainerStore(env.layout().containerRecords());
+        this.store = new ContainerStore(
+                env.layout().containerRecords(),
+                new ContainerTransitions(events, r -> ContainerProtos.status(r, readSpec(r.id()))));
         this.exits = new ExitMonitor(env, store);
         this.creator = new ContainerCreator(env, store);
         this.starter = new ContainerStarter(env, store, exits);
@@ -140,6 +148,18 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
     public List<ContainerStatus> statuses(String sandboxId) {
         return store.inSandbox(sandboxId).stream()
                 .map(this::current)
+                .map(r -> ContainerProtos.status(r, readSpec(r.id())))
+                .toList();
+    }
+
+    /**
+     * The statuses of the pod's containers as stored, oldest first: no exit is applied and nothing
+     * waits (the events' snapshots, taken off the lifecycle's path).
+     */
+    public List<ContainerStatus> storedStatuses(String sandboxId) {
+        return store.inSandbox(sandboxId).stream()
+                .map(ContainerCell::record)
+                .sorted(Comparator.comparingLong(ContainerRecord::createdAt))
                 .map(r -> ContainerProtos.status(r, readSpec(r.id())))
                 .toList();
     }

@@ -21,9 +21,11 @@ final class ContainerStore {
     private final RecordStore<ContainerRecord> records;
     private final NameIndex names = new NameIndex();
     private final Map<String, ContainerCell> cells = new ConcurrentHashMap<>();
+    private final ContainerTransitions transitions;
 
-    ContainerStore(Path dir) throws IOException {
+    ContainerStore(Path dir, ContainerTransitions transitions) throws IOException {
         this.records = new RecordStore<>(dir, ContainerRecord.class, ContainerRecord.FORMAT, ContainerRecord::migrate);
+        this.transitions = transitions;
     }
 
     /** Every stored record; unreadable ones (and ones from a newer daemon) go to {@code bad}. */
@@ -50,18 +52,30 @@ final class ContainerStore {
         records.put(r.id(), r);
     }
 
-    /** Adds a stored container to the index. */
+    /** Adds a stored container to the index (recovery). */
     ContainerCell add(ContainerRecord r) {
-        var cell = new ContainerCell(r);
+        var cell = new ContainerCell(r, transitions);
         cells.put(r.id(), cell);
         return cell;
     }
 
-    /** Forgets a container: its record, its name, its cell. */
+    /**
+     * Adds the container CreateContainer just stored, and reports it created: before it is
+     * visible, so no event of its can come first.
+     */
+    ContainerCell addCreated(ContainerRecord r) {
+        var cell = new ContainerCell(r, transitions);
+        transitions.created(r);
+        cells.put(r.id(), cell);
+        return cell;
+    }
+
+    /** Forgets a container: its record, its name, its cell; and reports it deleted. */
     void remove(ContainerRecord r) {
         records.remove(r.id());
         cells.remove(r.id());
         names.release(r.name(), r.id());
+        transitions.deleted(r);
     }
 
     /** By exact id, or null. */

@@ -80,7 +80,7 @@ public final class Rpc {
         });
     }
 
-    private <T> boolean admit(String method, StreamObserver<T> out) {
+    <T> boolean admit(String method, StreamObserver<T> out) {
         if (ready.getAsBoolean()) {
             return true;
         }
@@ -91,7 +91,7 @@ public final class Rpc {
         return false;
     }
 
-    private <T> void fail(String method, String id, StreamObserver<T> out, Throwable e) {
+    <T> void fail(String method, String id, StreamObserver<T> out, Throwable e) {
         if (e instanceof InterruptedException) {
             Thread.currentThread().interrupt();
         }

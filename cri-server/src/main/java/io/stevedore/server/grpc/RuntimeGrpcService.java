@@ -8,6 +8,7 @@ import static io.stevedore.server.grpc.Requests.requirePodConfig;
 import io.grpc.stub.StreamObserver;
 import io.stevedore.cri.v1.*;
 import io.stevedore.server.container.ContainerService;
+import io.stevedore.server.events.EventBus;
 import io.stevedore.server.info.RuntimeInfoService;
 import io.stevedore.server.sandbox.PodResources;
 import io.stevedore.server.sandbox.SandboxService;
@@ -29,6 +30,7 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
     private final ContainerService containers;
     private final StatsCalls statsCalls;
     private final StreamingServer streaming;
+    private final EventBus events;
 
     public RuntimeGrpcService(
             Rpc rpc,
@@ -36,8 +38,10 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
             SandboxService sandboxes,
             ContainerService containers,
             StatsService stats,
-            StreamingServer streaming) {
+            StreamingServer streaming,
+            EventBus events) {
         this.rpc = rpc;
+        this.events = events;
         this.info = info;
         this.sandboxes = sandboxes;
         this.containers = containers;
@@ -335,7 +339,7 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
 
     @Override
     public void getContainerEvents(GetEventsRequest req, StreamObserver<ContainerEventResponse> out) {
-        notYet("GetContainerEvents", Level.DEBUG, "", out);
+        EventStream.serve(rpc, events, out);
     }
 
     // ---- helpers for calls that have no service behind them yet

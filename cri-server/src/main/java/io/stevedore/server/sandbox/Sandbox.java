@@ -21,12 +21,22 @@ final class Sandbox {
     private final Consumer<SandboxRecord> checkpoint;
     private final Object lock = new Object(); // guards writes of status; waited on for an idle pod
     private volatile SandboxStatus status;
+    private final Watch watch;
 
-    /** @param checkpoint stores a record (the {@link SandboxStore}'s write) */
-    Sandbox(SandboxMetadata metadata, SandboxStatus status, Consumer<SandboxRecord> checkpoint) {
+    /** Told of each change of state, under the lock, so in the order they happened. */
+    interface Watch {
+        void changed(SandboxMetadata pod, SandboxStatus before, SandboxStatus after);
+    }
+
+    /**
+     * @param checkpoint stores a record (the {@link SandboxStore}'s write)
+     * @param watch told of each change of state
+     */
+    Sandbox(SandboxMetadata metadata, SandboxStatus status, Consumer<SandboxRecord> checkpoint, Watch watch) {
         this.metadata = metadata;
         this.status = status;
         this.checkpoint = checkpoint;
+        this.watch = watch;
     }
 
     String id() {
@@ -49,8 +59,10 @@ final class Sandbox {
     /** Applies {@code transition} in memory only: for the operation flags, which are never stored. */
     SandboxStatus update(UnaryOperator<SandboxStatus> transition) {
         synchronized (lock) {
-            status = transition.apply(status);
+            var before = status;
+            status = transition.apply(before);
             lock.notifyAll();
+            changed(before, status);
             return status;
         }
     }
@@ -62,15 +74,21 @@ final class Sandbox {
      */
     SandboxStatus updateAndCheckpoint(UnaryOperator<SandboxStatus> transition) {
         synchronized (lock) {
-            var next = transition.apply(status);
+            var before = status;
+            var next = transition.apply(before);
             try {
                 checkpoint.accept(new SandboxRecord(metadata, next));
             } finally {
                 status = next;
                 lock.notifyAll();
+                changed(before, next);
             }
             return next;
         }
+    }
+
+    private void changed(SandboxStatus before, SandboxStatus after) {
+        if (before.state() != after.state()) watch.changed(metadata, before, after);
     }
 
     /**

@@ -11,6 +11,7 @@ import io.stevedore.server.container.ContainersInSandbox;
 import io.stevedore.server.container.Pods;
 import io.stevedore.server.container.spec.PodContext;
 import io.stevedore.server.error.CriException;
+import io.stevedore.server.events.LifecycleEvents;
 import io.stevedore.server.host.Runtimes;
 import io.stevedore.server.state.Failpoints;
 import io.stevedore.server.state.StateLayout;
@@ -101,6 +102,11 @@ public final class SandboxService implements Pods {
     /** Wired by the root after both services exist. */
     public void setContainers(ContainersInSandbox containers) {
         this.containers = containers;
+    }
+
+    /** Where the pods' transitions are reported (GetContainerEvents); wired before {@link #recover}. */
+    public void setEvents(LifecycleEvents events) {
+        store.setEvents(events);
     }
 
     /** Loads the stored pods (see {@link SandboxRecovery}); before the daemon serves. */

@@ -1,6 +1,9 @@
 package io.stevedore.server.sandbox;
 
+import io.stevedore.cri.v1.ContainerEventType;
+import io.stevedore.cri.v1.PodSandboxStatus;
 import io.stevedore.server.error.CriException;
+import io.stevedore.server.events.LifecycleEvents;
 import io.stevedore.server.state.NameIndex;
 import io.stevedore.server.state.RecordStore;
 import java.io.IOException;
@@ -11,6 +14,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiConsumer;
+import java.util.function.Supplier;
 
 /**
  * The pods: an index by id in which a unique prefix names a pod too (containerd's truncindex),
@@ -21,6 +25,7 @@ final class SandboxStore {
     private final RecordStore<SandboxRecord> records;
     private final Map<String, Sandbox> byId = new ConcurrentHashMap<>();
     private final NameIndex names = new NameIndex();
+    private volatile LifecycleEvents events = LifecycleEvents.NONE;
 
     SandboxStore(Path recordDir) throws IOException {
         this.records = new RecordStore<>(recordDir, SandboxRecord.class, SandboxRecord.VERSION, SandboxRecord::migrate);
@@ -76,17 +81,44 @@ final class SandboxStore {
         names.release(name, id);
     }
 
-    /** Stores a new pod, then makes it visible; its name must be reserved already. */
+    /** Where the pods' transitions are reported (GetContainerEvents); before recovery. */
+    void setEvents(LifecycleEvents events) {
+        this.events = events;
+    }
+
+    /**
+     * Stores a new pod, reports it created and started (as containerd does for a sandbox, with its
+     * id as the container id), then makes it visible; its name must be reserved already.
+     */
     Sandbox add(SandboxMetadata metadata, SandboxStatus status) {
-        var s = new Sandbox(metadata, status, this::write);
+        var s = new Sandbox(metadata, status, this::write, this::changed);
         write(s.record());
+        Supplier<PodSandboxStatus> now = () -> SandboxProtos.status(metadata, status);
+        events.pod(ContainerEventType.CONTAINER_CREATED_EVENT, metadata.id(), now);
+        events.pod(ContainerEventType.CONTAINER_STARTED_EVENT, metadata.id(), now);
         byId.put(metadata.id(), s);
         return s;
     }
 
+    /**
+     * A pod's change of state as an event: leaving READY (stopped, or found lost by recovery) is
+     * STOPPED, and the end of a removal is DELETED, with the status it ended with.
+     */
+    private void changed(SandboxMetadata m, SandboxStatus before, SandboxStatus after) {
+        ContainerEventType type;
+        if (after.state() == SandboxStatus.State.REMOVED) {
+            type = ContainerEventType.CONTAINER_DELETED_EVENT;
+        } else if (before.state() == SandboxStatus.State.READY) {
+            type = ContainerEventType.CONTAINER_STOPPED_EVENT;
+        } else {
+            return; // NOTREADY to STOPPED: its stop was reported when it left READY
+        }
+        events.pod(type, m.id(), () -> SandboxProtos.status(m, after));
+    }
+
     /** Makes a loaded pod visible again, and reserves its name (recovery). */
     Sandbox restore(SandboxRecord r) {
-        var s = new Sandbox(r.metadata(), r.status(), this::write);
+        var s = new Sandbox(r.metadata(), r.status(), this::write, this::changed);
         byId.put(r.id(), s);
         names.reserve(r.metadata().name(), r.id());
         return s;

@@ -9,6 +9,7 @@ import io.stevedore.oci.linux.LinuxSyscalls;
 import io.stevedore.server.container.spec.ContainerSpecGenerator;
 import io.stevedore.server.container.spec.PodContext;
 import io.stevedore.server.error.CriException;
+import io.stevedore.server.events.LifecycleEvents;
 import io.stevedore.server.host.Runtimes;
 import io.stevedore.server.image.manifest.ImageConfig;
 import io.stevedore.server.image.store.ImageRecord;
@@ -39,6 +40,7 @@ final class ContainerHarness implements AutoCloseable {
     final RecordingRootfs rootfs = new RecordingRootfs();
     final Runtimes runtimes;
     final ContainerEnv env;
+    final LifecycleEvents events;
     ContainerService service;
 
     ContainerHarness(Path dir) throws IOException {
@@ -50,7 +52,14 @@ final class ContainerHarness implements AutoCloseable {
      *     pod ({@link #POD})
      */
     ContainerHarness(Path dir, java.util.function.Function<Runtimes, Pods> pods) throws IOException {
+        this(dir, pods, LifecycleEvents.NONE);
+    }
+
+    /** @param events told of the containers' transitions */
+    ContainerHarness(Path dir, java.util.function.Function<Runtimes, Pods> pods, LifecycleEvents events)
+            throws IOException {
         this.dir = dir;
+        this.events = events;
         Path pod = Files.createDirectories(dir.resolve("pod"));
         Files.writeString(pod.resolve("hosts"), "127.0.0.1 localhost\n");
         Files.writeString(pod.resolve("resolv.conf"), "nameserver 10.0.0.10\n");
@@ -162,7 +171,7 @@ final class ContainerHarness implements AutoCloseable {
     /** A new service over the same directories: a daemon restart. */
     ContainerService open() throws IOException {
         if (service != null) service.close();
-        service = new ContainerService(env);
+        service = new ContainerService(env, events);
         service.recover();
         return service;
     }

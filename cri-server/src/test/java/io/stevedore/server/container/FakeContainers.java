@@ -1,5 +1,6 @@
 package io.stevedore.server.container;
 
+import io.stevedore.server.events.LifecycleEvents;
 import io.stevedore.server.host.Runtimes;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -11,7 +12,12 @@ public final class FakeContainers implements AutoCloseable {
 
     /** @param pods the pods containers are made in, given the fake runtimes ("runc") */
     public FakeContainers(Path dir, Function<Runtimes, Pods> pods) throws IOException {
-        this.harness = new ContainerHarness(dir, pods);
+        this(dir, pods, LifecycleEvents.NONE);
+    }
+
+    /** @param events told of the containers' transitions */
+    public FakeContainers(Path dir, Function<Runtimes, Pods> pods, LifecycleEvents events) throws IOException {
+        this.harness = new ContainerHarness(dir, pods, events);
     }
 
     public ContainerService service() {

@@ -72,7 +72,7 @@ class FakeNodeGrpcTest {
         String name = InProcessServerBuilder.generateName();
         server = InProcessServerBuilder.forName(name)
                 .directExecutor()
-                .addService(new RuntimeGrpcService(rpc, info, sandboxes, containers.service(), stats, streaming))
+                .addService(new RuntimeGrpcService(rpc, info, sandboxes, containers.service(), stats, streaming, null))
                 .build()
                 .start();
         channel = InProcessChannelBuilder.forName(name).directExecutor().build();

@@ -61,8 +61,8 @@ class MetricsRpcTest {
         String name = InProcessServerBuilder.generateName();
         server = InProcessServerBuilder.forName(name)
                 .directExecutor()
-                .addService(
-                        new RuntimeGrpcService(new Rpc(() -> true), null, sandboxes, containers.service(), stats, null))
+                .addService(new RuntimeGrpcService(
+                        new Rpc(() -> true), null, sandboxes, containers.service(), stats, null, null))
                 .build()
                 .start();
         channel = InProcessChannelBuilder.forName(name).directExecutor().build();

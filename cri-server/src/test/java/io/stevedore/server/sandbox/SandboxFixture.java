@@ -7,6 +7,7 @@ import io.stevedore.cri.v1.NamespaceOption;
 import io.stevedore.cri.v1.PodSandboxConfig;
 import io.stevedore.cri.v1.PodSandboxMetadata;
 import io.stevedore.oci.runtime.OciRuntime;
+import io.stevedore.server.events.LifecycleEvents;
 import io.stevedore.server.host.Runtimes;
 import io.stevedore.server.state.StateLayout;
 import java.io.IOException;
@@ -45,6 +46,8 @@ final class SandboxFixture {
     final RecordingPodCgroups cgroups = new RecordingPodCgroups();
     final RecordingMounts mounts = new RecordingMounts();
     final RecordingContainers containers = new RecordingContainers();
+    /** Told of the pods' transitions by the services {@link #start} builds. */
+    LifecycleEvents events = LifecycleEvents.NONE;
 
     SandboxFixture(Path tmp) {
         this.layout = new StateLayout(tmp.resolve("root"), tmp.resolve("run"));
@@ -64,6 +67,7 @@ final class SandboxFixture {
     SandboxService start(Runtimes runtimes) throws IOException {
         var service = new SandboxService(layout, pinner, network, pause, cgroups, runtimes, mounts, clock);
         service.setContainers(containers);
+        service.setEvents(events);
         service.recover();
         return service;
     }

@@ -118,11 +118,16 @@ class SandboxRecoveryTest {
     void recover_readyPodWhosePauseDied_isNotReady() throws Exception {
         prepare(READY, readyWithPause());
         f.pinner.hold(READY);
+        var events = new io.stevedore.server.events.RecordingEvents();
+        f.events = events;
 
         var pods = f.start();
 
         assertEquals(PodSandboxState.SANDBOX_NOTREADY, pods.status(READY).getState());
         assertEquals(SandboxStatus.State.NOTREADY, stored(READY).state());
+        assertEquals(List.of(READY + ":STOPPED:SANDBOX_NOTREADY"), events.all(), "reported for GetContainerEvents");
+        pods.stop(READY);
+        assertEquals(1, events.all().size(), "its stop was reported when it was found lost");
     }
 
     @Test
