@@ -40,6 +40,7 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
     private final ContainerStarter starter;
     private final ContainerStopper stopper;
     private final ContainerRecovery recovery;
+    private final ContainerCheckpointer checkpointer;
     /** Parsed specs for exec, by container id; dropped on remove. */
     private final Map<String, Spec> execSpecs = new ConcurrentHashMap<>();
 
@@ -59,11 +60,13 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
                 new Trash(env.layout().bundlesTrash()),
                 execSpecs::remove);
         this.recovery = new ContainerRecovery(env, store, exits);
+        this.checkpointer = new ContainerCheckpointer(env, this::record);
     }
 
     /** Loads and reconciles every stored container, then starts watching exits. */
     public void recover() throws IOException {
         recovery.recover();
+        ContainerCheckpointer.sweep(env);
         exits.start();
     }
 
@@ -279,6 +282,14 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
             throw new CriException.FailedPrecondition("update container \"" + id + "\": container is not running");
         }
         c.update(s -> s.withResources(res.toByteArray()), store::persist);
+    }
+
+    /**
+     * CheckpointContainer: a CRIU checkpoint of the running container, archived at {@code location}
+     * as the kubelet's checkpoint API writes it ({@link ContainerCheckpointer}); it keeps running.
+     */
+    public void checkpoint(String id, String location, long timeoutSeconds) {
+        checkpointer.checkpoint(id, location, timeoutSeconds);
     }
 
     @Override

@@ -360,7 +360,10 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
 
     @Override
     public void checkpointContainer(CheckpointContainerRequest req, StreamObserver<CheckpointContainerResponse> out) {
-        containerCall("CheckpointContainer", Level.INFO, req.getContainerId(), out);
+        rpc.unary("CheckpointContainer", Level.INFO, req.getContainerId(), out, () -> {
+            containers.checkpoint(requireId(req.getContainerId(), "container_id"), req.getLocation(), req.getTimeout());
+            return CheckpointContainerResponse.getDefaultInstance();
+        });
     }
 
     @Override
@@ -372,10 +375,6 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
 
     private <T> void podCall(String method, Level level, String id, StreamObserver<T> out) {
         notYet(method, level, id, out, () -> requireId(id, "pod_sandbox_id"));
-    }
-
-    private <T> void containerCall(String method, Level level, String id, StreamObserver<T> out) {
-        notYet(method, level, id, out, () -> requireId(id, "container_id"));
     }
 
     private <T> void notYet(String method, Level level, String id, StreamObserver<T> out) {
