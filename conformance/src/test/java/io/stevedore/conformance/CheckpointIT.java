@@ -36,7 +36,9 @@ import org.junit.jupiter.api.Test;
  *
  * <p>CRIU: the first of {@code -Dstevedore.it.criu}, {@code criu} on PATH and {@code
  * /opt/criu-test/bin/criu} that passes {@code criu check} (Debian 12's 3.17 fails it on 6.x
- * kernels; README says how to unpack a newer one). With none, the test is skipped, loudly.
+ * kernels; README says which CRIU works and how to unpack it). With none, the test is skipped,
+ * loudly. The pod has host networking and a PID namespace per container, so the restored tree gets
+ * a fresh PID namespace beside the still-running original.
  */
 @RequiresRoot
 class CheckpointIT {
@@ -227,8 +229,16 @@ class CheckpointIT {
                 return st.contains("stopped") || st.contains("does not exist");
             });
             sh("runc", "--root", runcRoot.toString(), "delete", "--force", rid);
-            for (String c : List.of("memory", "cpu,cpuacct", "pids", "freezer", "devices", "blkio", "unified")) {
-                Files.deleteIfExists(Path.of("/sys/fs/cgroup", c, "sd-checkpoint-it"));
+            try (var controllers = Files.list(Path.of("/sys/fs/cgroup"))) {
+                for (Path c : controllers.toList()) {
+                    Path mine = c.resolve("sd-checkpoint-it");
+                    if (Files.isDirectory(mine, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                        try (var left = Files.list(mine)) {
+                            for (Path d : left.filter(Files::isDirectory).toList()) Files.deleteIfExists(d);
+                        }
+                        Files.deleteIfExists(mine);
+                    }
+                }
             }
         }
         assertEquals("", sh("runc", "--root", runcRoot.toString(), "list", "-q").strip());
@@ -305,8 +315,9 @@ class CheckpointIT {
                 .setLogDirectory(dir.resolve("logs").resolve(name).toString())
                 .setLinux(LinuxPodSandboxConfig.newBuilder()
                         .setSecurityContext(LinuxSandboxSecurityContext.newBuilder()
-                                .setNamespaceOptions(
-                                        NamespaceOption.newBuilder().setNetwork(NamespaceMode.NODE))))
+                                .setNamespaceOptions(NamespaceOption.newBuilder()
+                                        .setNetwork(NamespaceMode.NODE) // host network: no CNI
+                                        .setPid(NamespaceMode.CONTAINER)))) // restorable beside the original
                 .build();
         return new Pod(
                 rt().runPodSandbox(
@@ -334,13 +345,20 @@ class CheckpointIT {
                 .getStatus();
     }
 
+    /** The counter's value; read again when a read meets the file just truncated by the next write. */
     static long count(String id) {
-        var r = rt().execSync(ExecSyncRequest.newBuilder()
-                .setContainerId(id)
-                .addAllCmd(List.of("cat", "/tmp/n"))
-                .setTimeout(10)
-                .build());
-        return Long.parseLong(r.getStdout().toStringUtf8().strip());
+        String text = "";
+        for (int i = 0; i < 50 && text.isEmpty(); i++) {
+            text = rt().execSync(ExecSyncRequest.newBuilder()
+                            .setContainerId(id)
+                            .addAllCmd(List.of("cat", "/tmp/n"))
+                            .setTimeout(10)
+                            .build())
+                    .getStdout()
+                    .toStringUtf8()
+                    .strip();
+        }
+        return Long.parseLong(text);
     }
 
     static String sh(String... cmd) throws Exception {
@@ -360,6 +378,16 @@ class CheckpointIT {
         pb.environment().putAll(env);
         var p = pb.start();
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), String.join(" ", cmd) + " did not finish");
-        assertEquals(0, p.exitValue(), String.join(" ", cmd) + ": " + Files.readString(out));
+        String log = "";
+        Path restoreLog = dir.resolve("restore/work/restore.log");
+        if (p.exitValue() != 0 && Files.exists(restoreLog)) {
+            log = "\nrestore.log errors:\n"
+                    + String.join(
+                            "\n",
+                            Files.readAllLines(restoreLog).stream()
+                                    .filter(l -> l.contains("Error") || l.contains("Warn"))
+                                    .toList());
+        }
+        assertEquals(0, p.exitValue(), String.join(" ", cmd) + ": " + Files.readString(out) + log);
     }
 }
