@@ -167,6 +167,84 @@ class CheckpointIT {
                 Status.Code.NOT_FOUND, "no-such-container", dir.resolve("x.tar").toString());
     }
 
+    @Test
+    void checkpoint_withACriuThatFailsCheck_isFailedPreconditionQuotingIt() throws Exception {
+        Path debian = Path.of("/usr/sbin/criu");
+        Assumptions.assumeTrue(
+                refused.stream().anyMatch(r -> r.startsWith(debian + ":")),
+                "the distribution's CRIU passes criu check here: nothing to refuse");
+        Path d2 = dir.resolve("d2");
+        Files.createDirectories(d2);
+        Files.writeString(d2.resolve("stevedore.toml"), """
+                [runtime]
+                criu_path = "%s"
+                [cni]
+                conf_dir = "%s"
+                """.formatted(debian, dir.resolve("net.d")));
+        var other = DaemonProcess.start(
+                d2.resolve("d"), "--config", d2.resolve("stevedore.toml").toString());
+        String podId = null;
+        try (var c = CriClient.connect(other.socket())) {
+            var stub = c.runtime().withDeadlineAfter(120, TimeUnit.SECONDS);
+            c.images()
+                    .pullImage(PullImageRequest.newBuilder()
+                            .setImage(ImageSpec.newBuilder().setImage(image))
+                            .build());
+            var podConfig = podConfig("refused");
+            podId = stub.runPodSandbox(RunPodSandboxRequest.newBuilder()
+                            .setConfig(podConfig)
+                            .build())
+                    .getPodSandboxId();
+            String id = stub.createContainer(CreateContainerRequest.newBuilder()
+                            .setPodSandboxId(podId)
+                            .setConfig(ContainerConfig.newBuilder()
+                                    .setMetadata(ContainerMetadata.newBuilder().setName("idle"))
+                                    .setImage(ImageSpec.newBuilder().setImage(image))
+                                    .addAllCommand(List.of("sleep", "1000"))
+                                    .setLogPath("idle.log"))
+                            .setSandboxConfig(podConfig)
+                            .build())
+                    .getContainerId();
+            stub.startContainer(
+                    StartContainerRequest.newBuilder().setContainerId(id).build());
+
+            var e = org.junit.jupiter.api.Assertions.assertThrows(
+                    StatusRuntimeException.class,
+                    () -> stub.checkpointContainer(CheckpointContainerRequest.newBuilder()
+                            .setContainerId(id)
+                            .setLocation(d2.resolve("x.tar").toString())
+                            .build()));
+
+            assertEquals(
+                    Status.Code.FAILED_PRECONDITION,
+                    e.getStatus().getCode(),
+                    e.getStatus().toString());
+            String why = e.getStatus().getDescription();
+            assertTrue(why.contains("\"" + debian + " check\" failed on this kernel"), why);
+            assertTrue(why.contains("Error (criu/"), why);
+            assertEquals(
+                    ContainerState.CONTAINER_RUNNING,
+                    stub.containerStatus(ContainerStatusRequest.newBuilder()
+                                    .setContainerId(id)
+                                    .build())
+                            .getStatus()
+                            .getState());
+        } finally {
+            if (podId != null) {
+                try (var c = CriClient.connect(other.socket())) {
+                    var stub = c.runtime().withDeadlineAfter(120, TimeUnit.SECONDS);
+                    stub.stopPodSandbox(StopPodSandboxRequest.newBuilder()
+                            .setPodSandboxId(podId)
+                            .build());
+                    stub.removePodSandbox(RemovePodSandboxRequest.newBuilder()
+                            .setPodSandboxId(podId)
+                            .build());
+                }
+            }
+            assertEquals(0, other.terminate());
+        }
+    }
+
     /**
      * {@code runc restore} of the archive into a copy of the image: a bundle made of spec.dump (its
      * own cgroup, new IPC and UTS namespaces rather than the pod's pinned ones) and a root file
@@ -307,7 +385,16 @@ class CheckpointIT {
     }
 
     static Pod runPod(String name) {
-        var cfg = PodSandboxConfig.newBuilder()
+        var cfg = podConfig(name);
+        return new Pod(
+                rt().runPodSandbox(
+                                RunPodSandboxRequest.newBuilder().setConfig(cfg).build())
+                        .getPodSandboxId(),
+                cfg);
+    }
+
+    static PodSandboxConfig podConfig(String name) {
+        return PodSandboxConfig.newBuilder()
                 .setMetadata(PodSandboxMetadata.newBuilder()
                         .setName(name)
                         .setNamespace("it")
@@ -319,11 +406,6 @@ class CheckpointIT {
                                         .setNetwork(NamespaceMode.NODE) // host network: no CNI
                                         .setPid(NamespaceMode.CONTAINER)))) // restorable beside the original
                 .build();
-        return new Pod(
-                rt().runPodSandbox(
-                                RunPodSandboxRequest.newBuilder().setConfig(cfg).build())
-                        .getPodSandboxId(),
-                cfg);
     }
 
     static String create(Pod pod, String name, List<String> cmd) {
