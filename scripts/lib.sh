@@ -20,6 +20,7 @@ SD_PACKAGES=(
     "docker-registry:/usr/bin/docker-registry"       # a real registry for the image tests
     "attr:getfattr"                                  # the image tests read overlay xattrs
     "busybox-static:/bin/busybox"                    # the container tests' image is built from it
+    "criu:criu"                                      # CheckpointContainer (see README: which CRIU works)
 )
 
 sd_have() { case "$1" in /*) [ -e "$1" ] ;; *) command -v "$1" >/dev/null 2>&1 ;; esac; }

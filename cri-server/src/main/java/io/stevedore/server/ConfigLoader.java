@@ -42,6 +42,7 @@ import java.util.function.Function;
  * [runtime]
  * cgroup_driver = "cgroupfs"
  * default_handler = "runc"
+ * criu_path = "criu"        # CheckpointContainer's CRIU: "criu" on PATH, or /abs/path/to/criu
  * [runtime.handlers.runc]
  * path = "runc"
  * root = ""                 # empty: <run_root>/runtime/<handler>
@@ -116,6 +117,12 @@ public final class ConfigLoader {
         var rt = top.table("runtime");
         CgroupDriver driver = rt.enumValue("cgroup_driver", CgroupDriver.class, d.cgroupDriver());
         String defaultHandler = rt.string("default_handler", d.defaultRuntimeHandler());
+        String criuPath = rt.string("criu_path", d.criuPath());
+        if (!criuPath.equals("criu") && !(criuPath.startsWith("/") && criuPath.endsWith("/criu"))) {
+            // the OCI runtime looks CRIU up as "criu" on PATH: we can put a directory first, not rename it
+            throw rt.error(
+                    "criu_path", "must be \"criu\" or an absolute path ending in /criu (got \"" + criuPath + "\")");
+        }
         Map<String, RuntimeHandler> handlers = new LinkedHashMap<>(d.runtimeHandlers());
         var hs = rt.table("handlers");
         for (String name : hs.keys()) {
@@ -190,6 +197,7 @@ public final class ConfigLoader {
                 driver,
                 defaultHandler,
                 handlers,
+                criuPath,
                 confDir,
                 binDirs,
                 images,

@@ -14,6 +14,7 @@ import io.stevedore.server.container.ContainerService;
 import io.stevedore.server.container.ContainerStreams;
 import io.stevedore.server.container.ExecOutput;
 import io.stevedore.server.container.RootfsMounts;
+import io.stevedore.server.container.checkpoint.CriuCheck;
 import io.stevedore.server.container.spec.ContainerSpecGenerator;
 import io.stevedore.server.error.CriException;
 import io.stevedore.server.events.EventBus;
@@ -161,7 +162,8 @@ public final class CriDaemon implements AutoCloseable {
                                     config.limits().execSyncOutput(),
                                     4L * config.limits().execSyncOutput()),
                             sys,
-                            java.time.InstantSource.system()),
+                            java.time.InstantSource.system(),
+                            new CriuCheck(config.criuPath(), Duration.ofSeconds(30))),
                     events);
             sandboxes.setContainers(containers);
             var stats = new StatsService(sandboxes, containers, new CgroupStats(Path.of("/sys/fs/cgroup")));
@@ -353,6 +355,7 @@ public final class CriDaemon implements AutoCloseable {
                                 "root",
                                 h.root().map(Path::toString).orElse(""))));
         cfg.put("runtimeHandlers", handlers);
+        cfg.put("criuPath", config.criuPath());
         cfg.put("cniConfDir", config.cniConfDir().toString());
         cfg.put("cniBinDirs", config.cniBinDirs().stream().map(Path::toString).toList());
         try {

@@ -25,6 +25,8 @@ import java.util.Optional;
  * @param cgroupDriver how container cgroups are named and managed
  * @param defaultRuntimeHandler the handler used when a pod names none
  * @param runtimeHandlers OCI runtimes by CRI runtime handler name
+ * @param criuPath the CRIU that CheckpointContainer uses: an absolute path or a name on PATH, its
+ *     file named {@code criu} (the OCI runtime finds it by that name on PATH)
  * @param cniConfDir where the CNI network configuration is read from
  * @param cniBinDirs where CNI plugins are looked up, in order
  * @param images how images are pulled
@@ -42,6 +44,7 @@ public record DaemonConfig(
         CgroupDriver cgroupDriver,
         String defaultRuntimeHandler,
         Map<String, RuntimeHandler> runtimeHandlers,
+        String criuPath,
         Path cniConfDir,
         List<Path> cniBinDirs,
         Images images,
@@ -60,6 +63,11 @@ public record DaemonConfig(
         Objects.requireNonNull(shutdownTimeout, "shutdownTimeout");
         Objects.requireNonNull(cgroupDriver, "cgroupDriver");
         runtimeHandlers = Map.copyOf(runtimeHandlers);
+        Objects.requireNonNull(criuPath, "criuPath");
+        if (!criuPath.equals("criu") && !(criuPath.startsWith("/") && criuPath.endsWith("/criu"))) {
+            throw new IllegalArgumentException(
+                    "criu_path must be \"criu\" or an absolute path ending in /criu (got \"" + criuPath + "\")");
+        }
         cniBinDirs = List.copyOf(cniBinDirs);
         Objects.requireNonNull(images, "images");
         Objects.requireNonNull(stream, "stream");
@@ -83,6 +91,7 @@ public record DaemonConfig(
                 CgroupDriver.CGROUPFS,
                 "runc",
                 Map.of("runc", new RuntimeHandler("runc", Optional.empty())),
+                "criu",
                 Path.of("/etc/cni/net.d"),
                 List.of(Path.of("/opt/cni/bin"), Path.of("/usr/lib/cni")),
                 new Images(

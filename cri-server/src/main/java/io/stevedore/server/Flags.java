@@ -87,6 +87,7 @@ record Flags(
                 c.cgroupDriver(),
                 c.defaultRuntimeHandler(),
                 c.runtimeHandlers(),
+                c.criuPath(),
                 c.cniConfDir(),
                 c.cniBinDirs(),
                 c.images(),

@@ -2,6 +2,7 @@ package io.stevedore.server.container;
 
 import io.stevedore.oci.linux.Syscalls;
 import io.stevedore.oci.runtime.OciRuntime;
+import io.stevedore.server.container.checkpoint.Criu;
 import io.stevedore.server.container.spec.ContainerSpecGenerator;
 import io.stevedore.server.host.Runtimes;
 import io.stevedore.server.state.StateLayout;
@@ -23,10 +24,12 @@ public record ContainerEnv(
         ContainerSpecGenerator specs,
         ExecOutput execOutput,
         Syscalls sys,
-        InstantSource clock) {
+        InstantSource clock,
+        Criu criu) {
     public ContainerEnv {
         Objects.requireNonNull(layout, "layout");
         Objects.requireNonNull(clock, "clock");
+        Objects.requireNonNull(criu, "criu");
     }
 
     /** {@code <root>/containers}: a writable layer per container ({@code <id>/upper}, {@code work}). */

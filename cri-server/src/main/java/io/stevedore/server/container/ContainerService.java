@@ -39,6 +39,7 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
     private final ContainerStopper stopper;
     private final ContainerRecovery recovery;
     private final ContainerUpdater updater;
+    private final ContainerCheckpointer checkpointer;
     /** Parsed specs for exec, by container id; dropped on remove. */
     private final Map<String, Spec> execSpecs = new ConcurrentHashMap<>();
 
@@ -66,11 +67,13 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
                 execSpecs::remove);
         this.recovery = new ContainerRecovery(env, store, exits);
         this.updater = new ContainerUpdater(env, store, this::current);
+        this.checkpointer = new ContainerCheckpointer(env, this::record);
     }
 
     /** Loads and reconciles every stored container, then starts watching exits. */
     public void recover() throws IOException {
         recovery.recover();
+        ContainerCheckpointer.sweep(env);
         exits.start();
     }
 
@@ -277,6 +280,14 @@ public final class ContainerService implements ContainersInSandbox, AutoCloseabl
     /** UpdateContainerResources: see {@link ContainerUpdater}. */
     public void updateResources(String id, LinuxContainerResources res) {
         updater.update(store.get(id), res);
+    }
+
+    /**
+     * CheckpointContainer: a CRIU checkpoint of the running container, archived at {@code location}
+     * as the kubelet's checkpoint API writes it ({@link ContainerCheckpointer}); it keeps running.
+     */
+    public void checkpoint(String id, String location, long timeoutSeconds) {
+        checkpointer.checkpoint(id, location, timeoutSeconds);
     }
 
     @Override

@@ -69,17 +69,6 @@ public final class Rpc {
         log.atLevel(level).addKeyValue("rpc", method).log("{} done", method);
     }
 
-    /**
-     * A CRI call whose service does not exist yet: the request is still validated (so a malformed
-     * call is INVALID_ARGUMENT, as it will be later), then the answer is UNIMPLEMENTED naming the RPC.
-     */
-    public <T> void notYet(String method, Level level, String id, StreamObserver<T> out, Runnable validate) {
-        unary(method, level, id, out, () -> {
-            validate.run();
-            throw new CriException.Unimplemented(method + " is not implemented by stevedore yet");
-        });
-    }
-
     <T> boolean admit(String method, StreamObserver<T> out) {
         if (ready.getAsBoolean()) {
             return true;

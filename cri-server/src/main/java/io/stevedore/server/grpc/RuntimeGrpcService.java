@@ -19,9 +19,6 @@ import org.slf4j.event.Level;
 /**
  * The CRI RuntimeService adapter: readiness, logging, validation and error mapping through
  * {@link Rpc}, then one call into a domain service. No logic lives here.
- *
- * <p>RPCs whose service does not exist yet still validate their request (so a malformed call is
- * INVALID_ARGUMENT, as it will be later) and then answer UNIMPLEMENTED naming the RPC.
  */
 public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceImplBase {
     private final Rpc rpc;
@@ -334,25 +331,14 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
 
     @Override
     public void checkpointContainer(CheckpointContainerRequest req, StreamObserver<CheckpointContainerResponse> out) {
-        containerCall("CheckpointContainer", Level.INFO, req.getContainerId(), out);
+        rpc.unary("CheckpointContainer", Level.INFO, req.getContainerId(), out, () -> {
+            containers.checkpoint(requireId(req.getContainerId(), "container_id"), req.getLocation(), req.getTimeout());
+            return CheckpointContainerResponse.getDefaultInstance();
+        });
     }
 
     @Override
     public void getContainerEvents(GetEventsRequest req, StreamObserver<ContainerEventResponse> out) {
         EventStream.serve(rpc, events, out);
-    }
-
-    // ---- helpers for calls that have no service behind them yet
-
-    private <T> void containerCall(String method, Level level, String id, StreamObserver<T> out) {
-        notYet(method, level, id, out, () -> requireId(id, "container_id"));
-    }
-
-    private <T> void notYet(String method, Level level, String id, StreamObserver<T> out) {
-        notYet(method, level, id, out, () -> {});
-    }
-
-    private <T> void notYet(String method, Level level, String id, StreamObserver<T> out, Runnable validate) {
-        rpc.notYet(method, level, id, out, validate);
     }
 }

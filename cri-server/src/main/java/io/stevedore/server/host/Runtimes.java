@@ -21,10 +21,10 @@ public final class Runtimes {
         for (var e : config.runtimeHandlers().entrySet()) {
             Path root = e.getValue().root().orElse(layout.runtimeRoot(e.getKey()));
             String bin = resolve(e.getValue().path());
-            byHandler.put(
-                    e.getKey(),
-                    new RuncCli(bin, root, config.cgroupDriver() == DaemonConfig.CgroupDriver.SYSTEMD)
-                            .withTimeout(java.time.Duration.ofSeconds(30)));
+            var cli = new RuncCli(bin, root, config.cgroupDriver() == DaemonConfig.CgroupDriver.SYSTEMD)
+                    .withTimeout(java.time.Duration.ofSeconds(30));
+            // a configured CRIU goes first on the runtime's PATH; "criu" is the runtime's own lookup
+            byHandler.put(e.getKey(), config.criuPath().contains("/") ? cli.withCriu(Path.of(config.criuPath())) : cli);
         }
     }
 

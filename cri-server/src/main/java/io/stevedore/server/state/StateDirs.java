@@ -72,7 +72,8 @@ public final class StateDirs {
             l.sandboxFiles(),
             l.sandboxFilesTrash(),
             l.containerLayers(),
-            l.containerLayersTrash()
+            l.containerLayersTrash(),
+            l.checkpoints()
         }) {
             m.put(p, PRIVATE);
         }

@@ -20,6 +20,7 @@ import java.util.Objects;
  * ├── {sandboxes,containers}.meta/unreadable/   records that could not be read, set aside
  * ├── sandboxes/&lt;id&gt;/                    run-config.pb (written first), resolv.conf, hosts, hostname
  * ├── containers/&lt;id&gt;/{upper,work}       a container's writable layer
+ * ├── checkpoints/&lt;id[:12]&gt;-&lt;n&gt;/           CheckpointContainer's work: CRIU images, rootfs diff
  * └── {sandboxes,containers}.trash/      removed trees, deleted in the background
  *
  * &lt;run_root&gt;  (volatile, tmpfs; default /run/stevedore)
@@ -81,6 +82,11 @@ public record StateLayout(Path root, Path runRoot) {
 
     public Path containerLayersTrash() {
         return root.resolve("containers.trash");
+    }
+
+    /** CheckpointContainer's work directories; emptied at start. */
+    public Path checkpoints() {
+        return root.resolve("checkpoints");
     }
 
     public Path bundles() {

@@ -39,6 +39,9 @@ final class ContainerHarness implements AutoCloseable {
     final FakeOciRuntime runtime = new FakeOciRuntime(shims);
     final RecordingRootfs rootfs = new RecordingRootfs();
     final Runtimes runtimes;
+    /** What CheckpointContainer's CRIU check answers; a test may replace it. */
+    volatile io.stevedore.server.container.checkpoint.Criu criu = () -> Path.of("/fake/criu");
+
     final ContainerEnv env;
     final LifecycleEvents events;
     ContainerService service;
@@ -159,7 +162,8 @@ final class ContainerHarness implements AutoCloseable {
                 new ContainerSpecGenerator(new ContainerSpecGenerator.Options(0, List.of("CAP_CHOWN"), false, true)),
                 new ExecOutput(1 << 20, 4 << 20),
                 new LinuxSyscalls(),
-                InstantSource.system());
+                InstantSource.system(),
+                () -> criu.require());
         open();
     }
 

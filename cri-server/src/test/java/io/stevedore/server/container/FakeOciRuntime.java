@@ -1,5 +1,6 @@
 package io.stevedore.server.container;
 
+import io.stevedore.oci.runtime.CheckpointOptions;
 import io.stevedore.oci.runtime.ContainerIo;
 import io.stevedore.oci.runtime.OciFeatures;
 import io.stevedore.oci.runtime.OciRuntime;
@@ -116,6 +117,26 @@ final class FakeOciRuntime implements OciRuntime {
     @Override
     public void resume(String id) {
         calls.add("resume " + id);
+    }
+
+    /** What {@code checkpoint} does after recording the call; default: writes one image file. */
+    volatile CheckpointAction onCheckpoint = (id, opts) ->
+            java.nio.file.Files.writeString(opts.imagePath().resolve("inventory.img"), "fake criu image of " + id);
+
+    interface CheckpointAction {
+        void run(String id, CheckpointOptions opts) throws Exception;
+    }
+
+    @Override
+    public void checkpoint(String id, CheckpointOptions opts) throws OciRuntimeException, InterruptedException {
+        calls.add("checkpoint " + id + (opts.leaveRunning() ? " --leave-running" : ""));
+        try {
+            onCheckpoint.run(id, opts);
+        } catch (OciRuntimeException | InterruptedException | RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     @Override

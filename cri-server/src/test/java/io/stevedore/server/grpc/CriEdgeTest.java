@@ -12,7 +12,6 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.stevedore.cri.v1.CgroupDriver;
-import io.stevedore.cri.v1.CheckpointContainerRequest;
 import io.stevedore.cri.v1.ContainerConfig;
 import io.stevedore.cri.v1.ContainerMetadata;
 import io.stevedore.cri.v1.ContainerStatusRequest;
@@ -193,14 +192,6 @@ class CriEdgeTest {
                 .setMetadata(ContainerMetadata.newBuilder().setName("c"))
                 .setImage(ImageSpec.newBuilder().setImage("busybox"));
         return Stream.of(
-                new Case(
-                        "unimplemented unary",
-                        s -> s.runtime()
-                                .checkpointContainer(CheckpointContainerRequest.newBuilder()
-                                        .setContainerId("c")
-                                        .build()),
-                        Status.Code.UNIMPLEMENTED,
-                        "CheckpointContainer is not implemented by stevedore yet"),
                 new Case(
                         "resize without a pod id",
                         s -> s.runtime()

@@ -46,7 +46,8 @@ class StateDirsTest {
             layout.namespacePins(),
             layout.runtimeRoots(),
             layout.bundlesTrash(),
-            layout.containerLayersTrash()
+            layout.containerLayersTrash(),
+            layout.checkpoints()
         }) {
             assertEquals("rwx------", mode(p), p.toString());
         }

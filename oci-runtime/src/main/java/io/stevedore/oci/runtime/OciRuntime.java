@@ -84,6 +84,17 @@ public interface OciRuntime {
     /** {@code resume}: thaws a paused container. */
     void resume(String id) throws OciRuntimeException, InterruptedException;
 
+    /**
+     * {@code checkpoint}: CRIU dumps the container's processes into {@code opts.imagePath()} (its log,
+     * {@code dump.log}, into {@code opts.workPath()}); with {@code leaveRunning} they continue, else
+     * they are killed once dumped. Bounded by {@code opts.timeout()}, not the runtime's own timeout.
+     *
+     * @throws OciRuntimeException.NotFound if there is no such container
+     * @throws OciRuntimeException.TimedOut if the dump did not finish in time (the runtime and CRIU
+     *     were killed; the images are incomplete)
+     */
+    void checkpoint(String id, CheckpointOptions opts) throws OciRuntimeException, InterruptedException;
+
     /** {@code list}: every container under the runtime's root. */
     List<OciState> list() throws OciRuntimeException, InterruptedException;
 

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.regex.Pattern;
@@ -44,6 +45,8 @@ public final class RuncCli implements OciRuntime {
     private final boolean systemdCgroup;
     private final Duration timeout;
     private final Path tempDir;
+    /** The CRIU that {@code checkpoint} runs; null: whichever {@code criu} the runtime finds on PATH. */
+    private final Path criu;
 
     /**
      * @param binary an absolute or relative path, or a bare name looked up on {@code PATH}
@@ -52,10 +55,16 @@ public final class RuncCli implements OciRuntime {
      * @throws FileNotFoundException if {@code binary} is not an executable file or is not on PATH
      */
     public RuncCli(String binary, Path root, boolean systemdCgroup) throws FileNotFoundException {
-        this(resolve(binary), root, systemdCgroup, DEFAULT_TIMEOUT, Path.of(System.getProperty("java.io.tmpdir")));
+        this(
+                Executables.find(binary, "OCI runtime"),
+                root,
+                systemdCgroup,
+                DEFAULT_TIMEOUT,
+                Path.of(System.getProperty("java.io.tmpdir")),
+                null);
     }
 
-    private RuncCli(Path binary, Path root, boolean systemdCgroup, Duration timeout, Path tempDir) {
+    private RuncCli(Path binary, Path root, boolean systemdCgroup, Duration timeout, Path tempDir, Path criu) {
         this.binary = binary;
         this.name = binary.getFileName().toString();
         this.root = Objects.requireNonNull(root, "root").toAbsolutePath();
@@ -65,16 +74,30 @@ public final class RuncCli implements OciRuntime {
         }
         this.timeout = timeout;
         this.tempDir = tempDir;
+        this.criu = criu;
     }
 
     /** The same runtime with another per-call timeout. */
     public RuncCli withTimeout(Duration timeout) {
-        return new RuncCli(binary, root, systemdCgroup, timeout, tempDir);
+        return new RuncCli(binary, root, systemdCgroup, timeout, tempDir, criu);
     }
 
     /** The same runtime with per-call scratch directories under {@code dir} (default: java.io.tmpdir). */
     public RuncCli withTempDir(Path dir) {
-        return new RuncCli(binary, root, systemdCgroup, timeout, dir);
+        return new RuncCli(binary, root, systemdCgroup, timeout, dir, criu);
+    }
+
+    /**
+     * The same runtime with {@code checkpoint} running this CRIU: its directory goes first on the
+     * runtime's {@code PATH}, where runc (1.1 and later) and crun look for {@code criu}.
+     *
+     * @throws IllegalArgumentException unless the file is named {@code criu}
+     */
+    public RuncCli withCriu(Path criu) {
+        if (!criu.getFileName().toString().equals("criu")) {
+            throw new IllegalArgumentException("the runtime finds CRIU as \"criu\" on PATH, not as " + criu);
+        }
+        return new RuncCli(binary, root, systemdCgroup, timeout, tempDir, criu.toAbsolutePath());
     }
 
     public Path binary() {
@@ -182,6 +205,25 @@ public final class RuncCli implements OciRuntime {
     }
 
     @Override
+    public void checkpoint(String id, CheckpointOptions opts) throws OciRuntimeException, InterruptedException {
+        List<String> args = new ArrayList<>(
+                List.of("checkpoint", "--image-path", abs(opts.imagePath()), "--work-path", abs(opts.workPath())));
+        if (opts.leaveRunning()) {
+            args.add("--leave-running");
+        }
+        args.add(checkId(id));
+        Map<String, String> env = criu == null
+                ? Map.of()
+                : Map.of(
+                        "PATH",
+                        criu.getParent() + File.pathSeparator + System.getenv().getOrDefault("PATH", ""));
+        Outcome o = run("checkpoint", id, args, null, null, opts.timeout(), env);
+        if (o.exitCode() != 0) {
+            throw failure("checkpoint", id, o, true);
+        }
+    }
+
+    @Override
     public List<OciState> list() throws OciRuntimeException, InterruptedException {
         Outcome o = call("list", null, List.of("list", "--format", "json"), null, null, false);
         try {
@@ -193,7 +235,7 @@ public final class RuncCli implements OciRuntime {
 
     @Override
     public Optional<OciFeatures> features() throws OciRuntimeException, InterruptedException {
-        Outcome o = run("features", null, List.of("features"), null, null);
+        Outcome o = run("features", null, List.of("features"), null, null, timeout, Map.of());
         if (o.exitCode() != 0) {
             String msg = o.message();
             // runc < 1.1.0 (urfave/cli): "No help topic for 'features'"; crun: "unknown command"
@@ -221,23 +263,9 @@ public final class RuncCli implements OciRuntime {
         return args;
     }
 
-    /** What one finished runtime process left: exit status, captured output and the log's last error. */
-    private record Outcome(int exitCode, String stdout, String stderr, Optional<String> logError) {
-        /** The runtime's own words for the failure: its JSON log, else stderr, else the exit status. */
-        String message() {
-            if (logError.isPresent()) {
-                return logError.get();
-            }
-            if (!stderr.isBlank()) {
-                return stderr.strip();
-            }
-            return "exit status " + exitCode;
-        }
-    }
-
     private Outcome call(String action, String id, List<String> args, ContainerIo io, String stdin, boolean onContainer)
             throws OciRuntimeException, InterruptedException {
-        Outcome o = run(action, id, args, io, stdin);
+        Outcome o = run(action, id, args, io, stdin, timeout, Map.of());
         if (o.exitCode() != 0) {
             throw failure(action, id, o, onContainer);
         }
@@ -245,7 +273,7 @@ public final class RuncCli implements OciRuntime {
     }
 
     private OciRuntimeException failure(String action, String id, Outcome o, boolean onContainer) {
-        String msg = cut(stripPrefix(o.message(), action));
+        String msg = cut(o.message(name, action));
         if (onContainer && notFound(id, msg)) {
             return new OciRuntimeException.NotFound(name, action, id, msg, o.exitCode());
         }
@@ -261,13 +289,14 @@ public final class RuncCli implements OciRuntime {
                 || (msg.contains("No such file or directory") && !Files.exists(root.resolve(id)));
     }
 
-    /** runc prefixes some messages with "runc create failed: "; ours says that already. */
-    private String stripPrefix(String msg, String action) {
-        String prefix = name + " " + action + " failed: ";
-        return msg.startsWith(prefix) ? msg.substring(prefix.length()) : msg;
-    }
-
-    private Outcome run(String action, String id, List<String> args, ContainerIo io, String stdin)
+    private Outcome run(
+            String action,
+            String id,
+            List<String> args,
+            ContainerIo io,
+            String stdin,
+            Duration timeout,
+            Map<String, String> env)
             throws OciRuntimeException, InterruptedException {
         Path scratch = scratch(action, id);
         try {
@@ -275,6 +304,7 @@ public final class RuncCli implements OciRuntime {
             Path out = scratch.resolve("stdout");
             Path err = scratch.resolve("stderr");
             ProcessBuilder pb = new ProcessBuilder(argv(log, args));
+            pb.environment().putAll(env);
             if (io != null) {
                 pb.redirectInput(io.stdin()).redirectOutput(io.stdout()).redirectError(io.stderr());
             } else {
@@ -360,26 +390,5 @@ public final class RuncCli implements OciRuntime {
         } catch (IOException e) {
             // scratch files are small and under the temp dir; nothing to undo
         }
-    }
-
-    static Path resolve(String binary) throws FileNotFoundException {
-        if (binary.contains("/")) {
-            Path p = Path.of(binary).toAbsolutePath();
-            if (Files.isRegularFile(p) && Files.isExecutable(p)) {
-                return p;
-            }
-            throw new FileNotFoundException("OCI runtime " + p + " is not an executable file");
-        }
-        String path = System.getenv().getOrDefault("PATH", "");
-        for (String dir : path.split(File.pathSeparator)) {
-            if (dir.isEmpty()) {
-                continue;
-            }
-            Path p = Path.of(dir, binary);
-            if (Files.isRegularFile(p) && Files.isExecutable(p)) {
-                return p.toAbsolutePath();
-            }
-        }
-        throw new FileNotFoundException("OCI runtime \"" + binary + "\" not found on PATH (" + path + ")");
     }
 }
