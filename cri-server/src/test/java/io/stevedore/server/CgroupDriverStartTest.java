@@ -46,6 +46,7 @@ class CgroupDriverStartTest {
                                 DaemonConfig.CgroupDriver.SYSTEMD,
                                 "runc",
                                 DaemonConfig.defaults().runtimeHandlers(),
+                                DaemonConfig.defaults().criuPath(),
                                 DaemonConfig.defaults().cniConfDir(),
                                 DaemonConfig.defaults().cniBinDirs(),
                                 DaemonConfig.defaults().images(),
