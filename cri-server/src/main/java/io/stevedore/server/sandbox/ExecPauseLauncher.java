@@ -100,12 +100,17 @@ final class ExecPauseLauncher implements PauseLauncher {
         }
     }
 
-    /** The cgroupfs path of {@code pid} (its first hierarchy's), or empty when unknown. */
-    private static String cgroupOf(int pid) {
+    /**
+     * The pod cgroup a pause was moved into ({@code <parent>/<sandbox id>}), or empty when it was
+     * moved into none. A pause killed half-way through its join is in the pod cgroup in some
+     * hierarchies only, and still in the daemon's in the others: only a path ending in a sandbox id
+     * is taken, so the daemon's own cgroup is never mistaken for it.
+     */
+    static String cgroupOf(int pid) {
         try {
             for (String line : Files.readAllLines(Path.of("/proc", Integer.toString(pid), "cgroup"))) {
                 String path = line.substring(line.indexOf(':', line.indexOf(':') + 1) + 1);
-                if (!path.equals("/")) return path;
+                if (path.substring(path.lastIndexOf('/') + 1).matches("[0-9a-f]{64}")) return path;
             }
         } catch (IOException | IndexOutOfBoundsException e) {
             // gone

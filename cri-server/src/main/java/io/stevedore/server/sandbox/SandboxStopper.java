@@ -87,7 +87,11 @@ final class SandboxStopper {
         try {
             dirs.discard(m.id());
             Failpoints.hit(Failpoints.POD_REMOVE_AFTER_DIRS);
-            if (m.ownCgroupParent()) cgroups.remove(m.cgroupParent());
+            if (m.ownCgroupParent()) {
+                // the pause's, in any hierarchy a pause cut short in its join left it in
+                cgroups.remove(m.cgroupParent() + "/" + m.id());
+                cgroups.remove(m.cgroupParent());
+            }
             store.delete(s);
         } catch (IOException e) {
             endWith(s, SandboxStatus::endRemove, e); // stored STOPPED: only the forgetting is left to do
