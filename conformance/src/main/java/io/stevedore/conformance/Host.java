@@ -10,4 +10,19 @@ public final class Host {
     public static boolean isRoot() {
         return new UnixSystem().getUid() == 0;
     }
+
+    /**
+     * The processes whose command line names {@code dir}, the test's directory (shims, pauses and
+     * their children), other than a JVM (the daemon and the test itself): what a test must not
+     * leave running. Each as {@code "<pid> <command line>"}.
+     */
+    public static java.util.List<String> processesNaming(java.nio.file.Path dir) {
+        return ProcessHandle.allProcesses()
+                .filter(p -> p.info()
+                        .commandLine()
+                        .map(c -> c.contains(dir.toString()) && !c.contains("java"))
+                        .orElse(false))
+                .map(p -> p.pid() + " " + p.info().commandLine().orElse(""))
+                .toList();
+    }
 }

@@ -355,13 +355,7 @@ class DiskFullIT {
     }
 
     static List<String> processesOfThisTest() {
-        return ProcessHandle.allProcesses()
-                .filter(p -> p.info()
-                        .commandLine()
-                        .map(c -> c.contains(dir.toString()) && !c.contains("java"))
-                        .orElse(false))
-                .map(p -> p.pid() + " " + p.info().commandLine().orElse(""))
-                .toList();
+        return Host.processesNaming(dir);
     }
 
     static void sh(String... cmd) throws Exception {

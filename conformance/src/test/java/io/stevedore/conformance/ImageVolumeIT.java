@@ -104,16 +104,7 @@ class ImageVolumeIT {
             assertEquals(List.of(), PodContainerIT.mountsUnder(dir), "no mount left behind");
             await("no shim outlives its pod")
                     .atMost(Duration.ofSeconds(10))
-                    .untilAsserted(() -> assertEquals(
-                            List.of(),
-                            ProcessHandle.allProcesses()
-                                    .filter(p -> p.info()
-                                            .commandLine()
-                                            .map(c -> c.contains(dir.toString()) && !c.contains("java"))
-                                            .orElse(false))
-                                    .map(p -> p.pid() + " "
-                                            + p.info().commandLine().orElse(""))
-                                    .toList()));
+                    .untilAsserted(() -> assertEquals(List.of(), Host.processesNaming(dir)));
         } finally {
             if (daemon != null) daemon.close(); // a failed check above must not leave it running
             if (registry != null) registry.close();

@@ -280,13 +280,7 @@ class LifecycleConcurrencyIT {
     }
 
     static List<String> shimsOfThisTest() {
-        return ProcessHandle.allProcesses()
-                .filter(p -> p.info()
-                        .commandLine()
-                        .map(c -> c.contains(dir.toString()) && !c.contains("java"))
-                        .orElse(false))
-                .map(p -> p.pid() + " " + p.info().commandLine().orElse(""))
-                .toList();
+        return Host.processesNaming(dir);
     }
 
     static RuntimeServiceGrpc.RuntimeServiceBlockingStub rt() {
