@@ -1,17 +1,10 @@
 package io.stevedore.server.sandbox;
 
-import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.databind.DeserializationContext;
-import com.fasterxml.jackson.databind.SerializerProvider;
 import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import com.fasterxml.jackson.databind.annotation.JsonSerialize;
-import com.fasterxml.jackson.databind.deser.std.StdDeserializer;
-import com.fasterxml.jackson.databind.ser.std.StdSerializer;
 import io.stevedore.cri.v1.HugepageLimit;
 import io.stevedore.cri.v1.LinuxContainerResources;
 import io.stevedore.oci.spec.Resources;
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -22,10 +15,10 @@ import java.util.Objects;
  * as protobuf bytes (base64). The pod's cgroup is sized to their sum ({@link #limits}).
  */
 public record PodResources(
-        @JsonSerialize(using = Bytes.Writer.class) @JsonDeserialize(using = Bytes.Reader.class)
+        @JsonSerialize(using = ProtoBytes.Writer.class) @JsonDeserialize(using = ProtoBytes.ResourcesReader.class)
         LinuxContainerResources overhead,
 
-        @JsonSerialize(using = Bytes.Writer.class) @JsonDeserialize(using = Bytes.Reader.class)
+        @JsonSerialize(using = ProtoBytes.Writer.class) @JsonDeserialize(using = ProtoBytes.ResourcesReader.class)
         LinuxContainerResources resources) {
     public PodResources {
         overhead = Objects.requireNonNullElse(overhead, LinuxContainerResources.getDefaultInstance());
@@ -61,33 +54,5 @@ public record PodResources(
                 .withMemory(new Resources.Memory(memory, null, null, null, null, null, null))
                 .withHugepageLimits(pages)
                 .withUnified(r.getUnifiedMap());
-    }
-
-    /** A {@code LinuxContainerResources} as its protobuf bytes in base64. */
-    static final class Bytes {
-        private Bytes() {}
-
-        static final class Writer extends StdSerializer<LinuxContainerResources> {
-            Writer() {
-                super(LinuxContainerResources.class);
-            }
-
-            @Override
-            public void serialize(LinuxContainerResources value, JsonGenerator gen, SerializerProvider provider)
-                    throws IOException {
-                gen.writeBinary(value.toByteArray());
-            }
-        }
-
-        static final class Reader extends StdDeserializer<LinuxContainerResources> {
-            Reader() {
-                super(LinuxContainerResources.class);
-            }
-
-            @Override
-            public LinuxContainerResources deserialize(JsonParser p, DeserializationContext ctx) throws IOException {
-                return LinuxContainerResources.parseFrom(p.getBinaryValue());
-            }
-        }
     }
 }

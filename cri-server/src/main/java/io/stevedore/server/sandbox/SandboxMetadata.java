@@ -1,16 +1,9 @@
 package io.stevedore.server.sandbox;
 
-import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.databind.DeserializationContext;
-import com.fasterxml.jackson.databind.SerializerProvider;
 import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import com.fasterxml.jackson.databind.annotation.JsonSerialize;
-import com.fasterxml.jackson.databind.deser.std.StdDeserializer;
-import com.fasterxml.jackson.databind.ser.std.StdSerializer;
 import io.stevedore.cri.v1.NamespaceMode;
 import io.stevedore.cri.v1.PodSandboxConfig;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
@@ -39,7 +32,7 @@ public record SandboxMetadata(
         String id,
         String name,
 
-        @JsonSerialize(using = ConfigBytes.Writer.class) @JsonDeserialize(using = ConfigBytes.Reader.class)
+        @JsonSerialize(using = ProtoBytes.Writer.class) @JsonDeserialize(using = ProtoBytes.PodConfigReader.class)
         PodSandboxConfig config,
 
         String runtimeHandler,
@@ -94,33 +87,5 @@ public record SandboxMetadata(
 
     private static Optional<Path> path(String s) {
         return s.isEmpty() ? Optional.empty() : Optional.of(Path.of(s));
-    }
-
-    /** The config as protobuf bytes in base64, which is how a {@code byte[]} was stored before. */
-    static final class ConfigBytes {
-        private ConfigBytes() {}
-
-        static final class Writer extends StdSerializer<PodSandboxConfig> {
-            Writer() {
-                super(PodSandboxConfig.class);
-            }
-
-            @Override
-            public void serialize(PodSandboxConfig value, JsonGenerator gen, SerializerProvider provider)
-                    throws IOException {
-                gen.writeBinary(value.toByteArray());
-            }
-        }
-
-        static final class Reader extends StdDeserializer<PodSandboxConfig> {
-            Reader() {
-                super(PodSandboxConfig.class);
-            }
-
-            @Override
-            public PodSandboxConfig deserialize(JsonParser p, DeserializationContext ctx) throws IOException {
-                return PodSandboxConfig.parseFrom(p.getBinaryValue());
-            }
-        }
     }
 }
